@@ -1,0 +1,1 @@
+//! Scenario files: reading and validating TOML into a [`crate::model::Scenario`].
