@@ -3,3 +3,10 @@
 pub mod model;
 pub mod scenario;
 pub mod stats;
+pub mod credit;
+pub mod guarantee;
+pub mod money;
+pub mod path;
+pub mod plan;
+pub mod schedule;
+pub mod waterfall;

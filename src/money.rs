@@ -1,0 +1,116 @@
+//! The [`Amount`] trait: the arithmetic the cash-flow rules need, so that the schedules, the
+//! guarantor tiers and the note waterfall are written once and run both in `f64` (the Monte Carlo
+//! hot loop) and in exact [`Decimal`] (the deterministic cash-flow statement).
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, Div, Mul, Sub, SubAssign};
+
+/// A money amount (or a rate applied to one): `f64` or [`Decimal`].
+pub trait Amount:
+    Copy
+    + Debug
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + AddAssign
+    + SubAssign
+{
+    /// Zero.
+    const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// Converts an exact input amount.
+    fn from_decimal(d: Decimal) -> Self;
+    /// Converts a rate or a share given as `f64` (for `Decimal`: through its shortest decimal
+    /// text, so `0.027` becomes exactly `0.027`).
+    fn from_f64(x: f64) -> Self;
+    /// Converts a count.
+    fn from_u32(n: u32) -> Self;
+    /// The value as `f64` (for reports and comparisons across representations).
+    fn to_f64(self) -> f64;
+
+    /// The smaller of two amounts.
+    #[inline]
+    fn min_of(self, other: Self) -> Self {
+        if other < self { other } else { self }
+    }
+
+    /// The larger of two amounts.
+    #[inline]
+    fn max_of(self, other: Self) -> Self {
+        if other > self { other } else { self }
+    }
+
+    /// `max(self, 0)`.
+    #[inline]
+    fn positive_part(self) -> Self {
+        self.max_of(Self::ZERO)
+    }
+}
+
+impl Amount for f64 {
+    const ZERO: f64 = 0.0;
+    const ONE: f64 = 1.0;
+
+    #[inline]
+    fn from_decimal(d: Decimal) -> f64 {
+        ToPrimitive::to_f64(&d).unwrap_or(0.0)
+    }
+    #[inline]
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+    #[inline]
+    fn from_u32(n: u32) -> f64 {
+        f64::from(n)
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Amount for Decimal {
+    const ZERO: Decimal = Decimal::ZERO;
+    const ONE: Decimal = Decimal::ONE;
+
+    fn from_decimal(d: Decimal) -> Decimal {
+        d
+    }
+    fn from_f64(x: f64) -> Decimal {
+        // The shortest text that round-trips, so a rate typed as 0.027 stays 0.027.
+        format!("{x}")
+            .parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(&format!("{x:e}")))
+            .unwrap_or(Decimal::ZERO)
+    }
+    fn from_u32(n: u32) -> Decimal {
+        Decimal::from(n)
+    }
+    fn to_f64(self) -> f64 {
+        ToPrimitive::to_f64(&self).unwrap_or(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_from_rate_is_the_typed_text() {
+        assert_eq!(<Decimal as Amount>::from_f64(0.027).to_string(), "0.027");
+        assert_eq!(<Decimal as Amount>::from_f64(0.1).to_string(), "0.1");
+        assert_eq!(<Decimal as Amount>::from_f64(1e-12).to_string(), "0.000000000001");
+    }
+
+    #[test]
+    fn min_max_positive_part() {
+        assert_eq!(3.0f64.min_of(2.0), 2.0);
+        assert_eq!((-1.0f64).positive_part(), 0.0);
+        assert_eq!(Decimal::from(5).max_of(Decimal::from(7)), Decimal::from(7));
+    }
+}

@@ -1,0 +1,352 @@
+//! One Monte Carlo path: draw the defaults, run every period through the guarantor tiers and the
+//! note waterfall, and report a [`PathOutcome`].
+//!
+//! Randomness enters only through the `rng` argument, and is drawn in this fixed order (part of
+//! the reproducibility contract):
+//!
+//! 1. `S` standard normals `z` for the sector factors `Z = A z`;
+//! 2. under the t copula, one `W ~ chi2(nu)`;
+//! 3. for each firm in file order, one standard normal `eps_i`; if the firm defaults within the
+//!    term and recovery rates are Beta, its rate `~ Beta(a, b)` right after;
+//! 4. for each guarantor party with an own default (report order), one standard normal; then the
+//!    undertaker's, if it has an own default.
+//!
+//! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
+
+use rand::Rng;
+use rand_distr::{Beta, ChiSquared, Distribution, StandardNormal};
+
+use crate::credit::{default_period, default_time};
+use crate::guarantee::{AllocationScratch, Missed, PartyState};
+use crate::model::{Copula, RecoveryRate};
+use crate::plan::{OwnDefaultPlan, Plan};
+use crate::waterfall::{NotesState, PeriodNotes};
+
+/// A firm that defaults within the term on this path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Default {
+    pub firm: usize,
+    /// Default period `d` (1-based).
+    pub period: u32,
+    /// Recovery amount `min(rate x base, claim)`.
+    pub recovery: f64,
+    /// Period the recovery is received, `min(d + lag, T)`.
+    pub recovery_period: u32,
+}
+
+/// One guarantor party's results on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PartyOutcome {
+    /// Gross amount paid.
+    pub payout: f64,
+    /// Payout minus reimbursements from recoveries.
+    pub net_payout: f64,
+    /// Its share of the losses that reached it.
+    pub obligation: f64,
+    /// Obligation minus payout.
+    pub shortfall: f64,
+    /// Its cap bound at least once.
+    pub cap_exhausted: bool,
+    /// It defaulted within the term.
+    pub defaulted: bool,
+}
+
+/// One tranche's results on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TrancheOutcome {
+    /// Interest due but never paid.
+    pub interest_shortfall: f64,
+    /// Balance left after the last period.
+    pub principal_loss: f64,
+}
+
+impl TrancheOutcome {
+    /// Interest shortfall plus principal loss.
+    pub fn loss(&self) -> f64 {
+        self.interest_shortfall + self.principal_loss
+    }
+}
+
+/// Everything a path reports (DESIGN §2 "Per-path outputs").
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathOutcome {
+    /// `M`: scheduled payments missed by defaulted firms within the term.
+    pub missed: f64,
+    /// `G`: guarantor payments.
+    pub guarantor_paid: f64,
+    /// `R`: recoveries received.
+    pub recovered: f64,
+    /// `Rg`: the part of `R` used to reimburse guarantors.
+    pub reimbursed: f64,
+    /// `M - G - (R - Rg)`.
+    pub pool_loss: f64,
+    /// `M - R`.
+    pub gross_default_loss: f64,
+    /// `M - G`.
+    pub guarantor_shortfall: f64,
+    /// Firms defaulting within the term.
+    pub defaults: u32,
+    /// Total drawn from the undertaker.
+    pub undertaker_draw: f64,
+    /// The undertaker defaulted within the term.
+    pub undertaker_defaulted: bool,
+    /// Minimum coupon coverage over periods with senior interest due (`+inf` if none).
+    pub min_coverage: f64,
+    /// Coverage of each period (`+inf` where no senior interest is due).
+    pub coverage: Vec<f64>,
+    /// Cash collected by the trust: firm payments + guarantor payments + recoveries kept.
+    pub collections: f64,
+    /// Fees, interest and principal paid to the notes' holders and servicers.
+    pub fees_paid: f64,
+    pub interest_paid: f64,
+    pub principal_paid: f64,
+    /// Cash left after the last period (to the junior tranche or the originator).
+    pub residual: f64,
+    pub parties: Vec<PartyOutcome>,
+    pub tranches: Vec<TrancheOutcome>,
+}
+
+impl PathOutcome {
+    fn new(plan: &Plan) -> Self {
+        PathOutcome {
+            missed: 0.0,
+            guarantor_paid: 0.0,
+            recovered: 0.0,
+            reimbursed: 0.0,
+            pool_loss: 0.0,
+            gross_default_loss: 0.0,
+            guarantor_shortfall: 0.0,
+            defaults: 0,
+            undertaker_draw: 0.0,
+            undertaker_defaulted: false,
+            min_coverage: f64::INFINITY,
+            coverage: vec![f64::INFINITY; plan.periods],
+            collections: 0.0,
+            fees_paid: 0.0,
+            interest_paid: 0.0,
+            principal_paid: 0.0,
+            residual: 0.0,
+            parties: vec![PartyOutcome::default(); plan.parties()],
+            tranches: vec![TrancheOutcome::default(); plan.tranches()],
+        }
+    }
+}
+
+/// Per-thread buffers for [`simulate_path`], sized once for a plan.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    z: Vec<f64>,
+    factors: Vec<f64>,
+    defaults: Vec<Default>,
+    missed: Vec<Missed<f64>>,
+    states: Vec<PartyState<f64>>,
+    paid_for: Vec<f64>,
+    allocation: AllocationScratch<f64>,
+    notes: NotesState<f64>,
+    period: PeriodNotes<f64>,
+    /// The outcome of the last simulated path.
+    pub outcome: PathOutcome,
+}
+
+impl Scratch {
+    /// Buffers for `plan`.
+    pub fn new(plan: &Plan) -> Self {
+        let n = plan.firms.len();
+        let parties = plan.parties();
+        Scratch {
+            z: vec![0.0; plan.sectors()],
+            factors: vec![0.0; plan.sectors()],
+            defaults: Vec::with_capacity(n),
+            missed: Vec::with_capacity(n),
+            states: vec![PartyState::new(0); parties],
+            paid_for: vec![0.0; parties * n],
+            allocation: plan.sharing.scratch(),
+            notes: plan.notes.start(0),
+            period: PeriodNotes::new(plan.tranches()),
+            outcome: PathOutcome::new(plan),
+        }
+    }
+
+    /// The defaults of the last simulated path, in firm order.
+    pub fn defaults(&self) -> &[Default] {
+        &self.defaults
+    }
+}
+
+/// Draws a standard normal.
+#[inline]
+fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// The default period (0: none) of a party or undertaker with its own default model.
+fn own_default_period<R: Rng + ?Sized>(d: &OwnDefaultPlan, factors: &[f64], scale: f64, rng: &mut R) -> u32 {
+    let eta = normal(rng);
+    let y = match d.sector {
+        Some(s) => (d.load * factors[s] + d.idio * eta) * scale,
+        None => eta,
+    };
+    match d.thresholds.last() {
+        Some(last) if y <= *last => default_period(y, &d.thresholds),
+        _ => 0,
+    }
+}
+
+/// Simulates one path of `plan`; the result is left in `scratch.outcome`.
+pub fn simulate_path<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) {
+    draw_defaults(plan, rng, scratch);
+    run_periods(plan, scratch);
+}
+
+/// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
+fn draw_defaults<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
+    for z in s.z.iter_mut() {
+        *z = normal(rng);
+    }
+    plan.loadings.apply(&s.z, &mut s.factors);
+    let scale = match plan.copula {
+        Copula::Gaussian => 1.0,
+        Copula::StudentT { dof } => {
+            let w: f64 = ChiSquared::new(dof).map(|c| c.sample(rng)).unwrap_or(dof);
+            if w > 0.0 { (dof / w).sqrt() } else { f64::MAX }
+        }
+    };
+
+    s.defaults.clear();
+    let term = plan.deal.term_periods;
+    for (i, f) in plan.firms.iter().enumerate() {
+        let eps = normal(rng);
+        let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
+        if y > f.last_threshold {
+            continue;
+        }
+        let period = default_period(y, &f.thresholds);
+        let rate = match plan.recovery.rate {
+            RecoveryRate::Fixed(r) => r,
+            RecoveryRate::Beta { a, b } => Beta::new(a, b).map(|d| d.sample(rng)).unwrap_or(0.0),
+        };
+        let claim = f.schedule.outstanding[(period - 1) as usize];
+        let base = match f.appraised_value {
+            Some(v) => match plan.recovery.value_vol {
+                Some(vol) if vol > 0.0 => {
+                    // exp(v sqrt(tau) Z_s - v^2 tau / 2), Z_s the Gaussian sector factor.
+                    let tau = default_time(y, f.hazard, period, &plan.deal, &plan.marginal);
+                    v * (vol * tau.sqrt() * s.factors[f.sector] - 0.5 * vol * vol * tau).exp()
+                }
+                _ => v,
+            },
+            None => claim,
+        };
+        s.defaults.push(Default {
+            firm: i,
+            period,
+            recovery: (rate * base).min(claim).max(0.0),
+            recovery_period: (period + plan.recovery.lag_periods).min(term),
+        });
+    }
+
+    for (p, d) in plan.party_defaults.iter().enumerate() {
+        let from = match d {
+            Some(d) => own_default_period(d, &s.factors, scale, rng),
+            None => 0,
+        };
+        s.states[p] = PartyState::new(from);
+    }
+    let undertaker_from = match &plan.undertaker_default {
+        Some(d) => own_default_period(d, &s.factors, scale, rng),
+        None => 0,
+    };
+    plan.notes.restart(&mut s.notes, undertaker_from);
+}
+
+/// Runs every period of the path drawn into `s` and fills `s.outcome`.
+fn run_periods(plan: &Plan, s: &mut Scratch) {
+    let o = &mut s.outcome;
+    let (mut missed_total, mut guaranteed, mut recovered, mut reimbursed) = (0.0, 0.0, 0.0, 0.0);
+    let (mut collections_total, mut fees, mut interest, mut principal) = (0.0, 0.0, 0.0, 0.0);
+    o.min_coverage = f64::INFINITY;
+
+    for k in 1..=plan.deal.term_periods {
+        let ki = (k - 1) as usize;
+        s.missed.clear();
+        let mut missed_now = 0.0;
+        for d in s.defaults.iter().filter(|d| d.period <= k) {
+            let sched = &plan.firms[d.firm].schedule;
+            let m = Missed {
+                firm: d.firm,
+                principal: sched.principal[ki],
+                interest: sched.interest[ki],
+            };
+            missed_now += m.principal + m.interest;
+            s.missed.push(m);
+        }
+        let paid = if s.missed.is_empty() {
+            0.0
+        } else {
+            plan.sharing
+                .allocate(k, &mut s.missed, &mut s.states, &mut s.paid_for, &mut s.allocation)
+        };
+
+        let mut recovered_now = 0.0;
+        let mut reimbursed_now = 0.0;
+        for d in s.defaults.iter().filter(|d| d.recovery_period == k) {
+            recovered_now += d.recovery;
+            if plan.recovery.reimburse_guarantors {
+                reimbursed_now += plan.sharing.reimburse(d.firm, d.recovery, &mut s.states, &s.paid_for);
+            }
+        }
+
+        let collections = plan.pool_payment[ki] - missed_now + paid + (recovered_now - reimbursed_now);
+        plan.notes.pay_period(k, collections, &mut s.notes, &mut s.period);
+        let cov = s.period.coverage.unwrap_or(f64::INFINITY);
+        o.coverage[ki] = cov;
+        o.min_coverage = o.min_coverage.min(cov);
+
+        missed_total += missed_now;
+        guaranteed += paid;
+        recovered += recovered_now;
+        reimbursed += reimbursed_now;
+        collections_total += collections + s.period.undertaker_draw();
+        fees += s.period.fees_paid;
+        interest += s.period.interest_paid.iter().sum::<f64>();
+        principal += s.period.principal_paid.iter().sum::<f64>();
+    }
+
+    o.missed = missed_total;
+    o.guarantor_paid = guaranteed;
+    o.recovered = recovered;
+    o.reimbursed = reimbursed;
+    o.pool_loss = missed_total - guaranteed - (recovered - reimbursed);
+    o.gross_default_loss = missed_total - recovered;
+    o.guarantor_shortfall = missed_total - guaranteed;
+    o.defaults = s.defaults.len() as u32;
+    o.undertaker_draw = s.notes.undertaker_drawn;
+    o.undertaker_defaulted = s.notes.undertaker_defaulted_from != 0;
+    o.collections = collections_total;
+    o.fees_paid = fees;
+    o.interest_paid = interest;
+    o.principal_paid = principal;
+    o.residual = s.notes.cash;
+    for (j, t) in o.tranches.iter_mut().enumerate() {
+        t.interest_shortfall = s.notes.interest_shortfall[j];
+        t.principal_loss = s.notes.balance[j];
+    }
+    for (p, po) in o.parties.iter_mut().enumerate() {
+        let st = &s.states[p];
+        *po = PartyOutcome {
+            payout: st.paid,
+            net_payout: st.net_paid(),
+            obligation: st.obligation,
+            shortfall: st.shortfall(),
+            cap_exhausted: st.cap_bound,
+            defaulted: st.defaulted_from != 0,
+        };
+    }
+    // Clear the per-firm payment records this path touched.
+    let n = plan.firms.len();
+    for d in &s.defaults {
+        for p in 0..s.states.len() {
+            s.paid_for[p * n + d.firm] = 0.0;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The compiled form of a [`Scenario`] for the Monte Carlo hot loop: every schedule, threshold
+//! and loading precomputed once, in `f64`, in flat arrays.
+
+use crate::credit::{Marginal, SectorLoadings, default_thresholds};
+use crate::guarantee::LossSharing;
+use crate::model::{Copula, Deal, OwnDefault, Recovery, RecoveryRate, Scenario};
+use crate::money::Amount;
+use crate::schedule::FirmSchedule;
+use crate::waterfall::Notes;
+
+/// One firm, compiled.
+#[derive(Debug, Clone)]
+pub struct FirmPlan {
+    /// Sector index.
+    pub sector: usize,
+    /// `sqrt(rho)`.
+    pub load: f64,
+    /// `sqrt(1 - rho)`.
+    pub idio: f64,
+    /// Annual hazard `h`.
+    pub hazard: f64,
+    /// `T_{i,k}` for `k = 1..=T` (see [`crate::credit`]).
+    pub thresholds: Vec<f64>,
+    /// `T_{i,T}`: the firm defaults within the term iff `Y <= last_threshold`.
+    pub last_threshold: f64,
+    /// Appraised value of its patents, if any.
+    pub appraised_value: Option<f64>,
+    pub schedule: FirmSchedule<f64>,
+}
+
+/// The own-default model of a party or of the undertaker, compiled.
+#[derive(Debug, Clone)]
+pub struct OwnDefaultPlan {
+    /// Sector index it loads on; `None`: independent of everything (Gaussian, no mixing variable).
+    pub sector: Option<usize>,
+    pub load: f64,
+    pub idio: f64,
+    pub thresholds: Vec<f64>,
+}
+
+impl OwnDefaultPlan {
+    fn new(d: &OwnDefault, deal: &Deal, marginal: &Marginal) -> Self {
+        let (sector, rho) = match d.sector {
+            Some(s) => (Some(s), d.asset_correlation),
+            None => (None, 0.0),
+        };
+        let marginal = if sector.is_some() { marginal.clone() } else { Marginal::Gaussian };
+        OwnDefaultPlan {
+            sector,
+            load: rho.sqrt(),
+            idio: (1.0 - rho).sqrt(),
+            thresholds: default_thresholds(d.hazard(), deal, &marginal),
+        }
+    }
+}
+
+/// A scenario compiled for simulation.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub deal: Deal,
+    /// `T` as `usize`.
+    pub periods: usize,
+    pub copula: Copula,
+    pub marginal: Marginal,
+    pub loadings: SectorLoadings,
+    pub firms: Vec<FirmPlan>,
+    /// Total scheduled firm payments of each period.
+    pub pool_payment: Vec<f64>,
+    pub pool_notional: f64,
+    pub recovery: Recovery,
+    pub sharing: LossSharing<f64>,
+    /// Own default of each party (report order), if any.
+    pub party_defaults: Vec<Option<OwnDefaultPlan>>,
+    pub undertaker_default: Option<OwnDefaultPlan>,
+    pub notes: Notes<f64>,
+}
+
+impl Plan {
+    /// Compiles `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let deal = scenario.deal;
+        let marginal = Marginal::of(scenario.credit.copula);
+        let firms: Vec<FirmPlan> = scenario
+            .firms
+            .iter()
+            .map(|f| {
+                let hazard = f.credit.hazard();
+                let thresholds = default_thresholds(hazard, &deal, &marginal);
+                FirmPlan {
+                    sector: f.sector,
+                    load: f.asset_correlation.sqrt(),
+                    idio: (1.0 - f.asset_correlation).sqrt(),
+                    hazard,
+                    last_threshold: *thresholds.last().unwrap_or(&f64::NEG_INFINITY),
+                    thresholds,
+                    appraised_value: f
+                        .patents
+                        .as_ref()
+                        .and_then(|p| p.appraised_value)
+                        .map(f64::from_decimal),
+                    schedule: FirmSchedule::new(f, &deal),
+                }
+            })
+            .collect();
+        let periods = deal.term_periods as usize;
+        let pool_payment = (0..periods)
+            .map(|k| firms.iter().map(|f| f.schedule.payment(k)).sum())
+            .collect();
+        Plan {
+            deal,
+            periods,
+            copula: scenario.credit.copula,
+            loadings: SectorLoadings::new(&scenario.credit.sector_correlation, scenario.credit.sectors.len()),
+            pool_payment,
+            pool_notional: f64::from_decimal(scenario.pool_notional()),
+            recovery: scenario.recovery,
+            sharing: LossSharing::new(&scenario.tiers, firms.len()),
+            party_defaults: scenario
+                .parties()
+                .map(|(_, p)| p.own_default.as_ref().map(|d| OwnDefaultPlan::new(d, &deal, &marginal)))
+                .collect(),
+            undertaker_default: scenario
+                .undertaker
+                .as_ref()
+                .and_then(|u| u.own_default.as_ref())
+                .map(|d| OwnDefaultPlan::new(d, &deal, &marginal)),
+            notes: Notes::new(scenario),
+            firms,
+            marginal,
+        }
+    }
+
+    /// Number of sectors.
+    pub fn sectors(&self) -> usize {
+        self.loadings.sectors()
+    }
+
+    /// Number of guarantor parties.
+    pub fn parties(&self) -> usize {
+        self.sharing.parties()
+    }
+
+    /// Number of tranches.
+    pub fn tranches(&self) -> usize {
+        self.notes.tranches.len()
+    }
+
+    /// Whether coupon coverage is defined: there is a senior tranche with a coupon, so period 1
+    /// always has senior interest due.
+    pub fn has_coverage(&self) -> bool {
+        self.notes.tranches.first().is_some_and(|t| t.period_coupon > 0.0 && t.notional > 0.0)
+    }
+
+    /// Whether recovery rates are drawn (Beta) rather than fixed.
+    pub fn random_recovery(&self) -> bool {
+        matches!(self.recovery.rate, RecoveryRate::Beta { .. })
+    }
+}
