@@ -1,1 +1,797 @@
 //! Statistics of Monte Carlo samples.
+//!
+//! A pure module: no I/O, no randomness, no threads. Every function is deterministic — the same
+//! input gives bit-identical output — because [`Distribution::from_samples`] sorts its input
+//! first and every sum is taken in a fixed order.
+//!
+//! Definitions (fixed; the tests and the reports rely on them). With `n` sorted samples
+//! `x(1) <= ... <= x(n)`:
+//!
+//! * `VaR_q = x(k)` with `k = max(1, ceil(q n))` (1-based);
+//! * `ES_q` = mean of the largest `m = max(1, ceil((1 - q) n))` samples;
+//! * `std = sqrt( sum (x(i) - mean)^2 / (n - 1) )`, and `std = 0` when `n = 1`;
+//! * `se_mean = std / sqrt(n)`;
+//! * a proportion `p = count / n` has standard error `sqrt(p (1 - p) / n)`.
+//!
+//! `ceil(q n)` and `ceil((1 - q) n)` are computed exactly in integers from the decimal string of
+//! `q`: `"0.99"` is `99 / 100`, so for `n = 200000` the ES at 0.99 averages the top 2,000
+//! samples. (In floating point `(1 - 0.99) * 200000 = 2000.0000000000018`, whose ceiling would be
+//! 2,001.)
+//!
+//! Sums are compensated (Neumaier) and the variance uses the two-pass formula (mean first, then
+//! the sum of squared deviations), so results are accurate for `10^7` samples and are never NaN
+//! for finite inputs.
+
+/// The quantile levels every distribution reports, as exact decimal strings.
+pub const QUANTILE_LEVELS: [&str; 6] = ["0.5", "0.9", "0.95", "0.99", "0.995", "0.999"];
+
+/// The level of the expected shortfall every distribution reports.
+pub const ES_LEVEL: &str = "0.99";
+
+/// Summary of one output's samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    /// Number of samples.
+    pub n: u64,
+    /// `sum x(i) / n` (compensated sum).
+    pub mean: f64,
+    /// `sqrt( sum (x(i) - mean)^2 / (n - 1) )`; 0 when `n <= 1`.
+    pub std: f64,
+    /// Monte Carlo standard error of the mean, `std / sqrt(n)`.
+    pub se_mean: f64,
+    /// `x(1)`.
+    pub min: f64,
+    /// `x(n)`.
+    pub max: f64,
+    /// `(q, VaR_q)` for every `q` of [`QUANTILE_LEVELS`], in that order.
+    pub quantiles: Vec<(&'static str, f64)>,
+    /// `ES_q` at `q =` [`ES_LEVEL`].
+    pub es_99: f64,
+}
+
+impl Distribution {
+    /// Summarises `samples`, sorting them in place (ascending, by [`f64::total_cmp`]).
+    ///
+    /// Never panics. With no samples every number is 0 and `n = 0` (the quantile levels are
+    /// still listed).
+    pub fn from_samples(samples: &mut [f64]) -> Distribution {
+        samples.sort_unstable_by(f64::total_cmp);
+        Distribution::from_sorted(samples)
+    }
+
+    /// Summarises samples that are already sorted ascending (as [`f64::total_cmp`] sorts them).
+    ///
+    /// Never panics; if `sorted` is not sorted the order statistics are meaningless.
+    pub fn from_sorted(sorted: &[f64]) -> Distribution {
+        let n = sorted.len() as u64;
+        if sorted.is_empty() {
+            return Distribution {
+                n: 0,
+                mean: 0.0,
+                std: 0.0,
+                se_mean: 0.0,
+                min: 0.0,
+                max: 0.0,
+                quantiles: QUANTILE_LEVELS.iter().map(|&q| (q, 0.0)).collect(),
+                es_99: 0.0,
+            };
+        }
+        let min = sorted[0];
+        let max = sorted[sorted.len() - 1];
+        let mean = clamp_to(mean(sorted), min, max);
+        let std = std_dev_about(sorted, mean, min, max);
+        let se_mean = std / (n as f64).sqrt();
+        let quantiles = QUANTILE_LEVELS
+            .iter()
+            .map(|&q| (q, quantile_sorted(sorted, q)))
+            .collect();
+        let es_99 = expected_shortfall_sorted(sorted, ES_LEVEL);
+        Distribution {
+            n,
+            mean,
+            std,
+            se_mean,
+            min,
+            max,
+            quantiles,
+            es_99,
+        }
+    }
+
+    /// The reported quantile at level `q` (one of [`QUANTILE_LEVELS`]), if reported.
+    pub fn quantile(&self, q: &str) -> Option<f64> {
+        self.quantiles
+            .iter()
+            .find(|(level, _)| *level == q)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// An estimated probability with its Monte Carlo standard error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proportion {
+    /// Number of paths where the event happened.
+    pub count: u64,
+    /// Number of paths.
+    pub n: u64,
+    /// `count / n`.
+    pub p: f64,
+    /// `sqrt(p (1 - p) / n)`.
+    pub se: f64,
+}
+
+impl Proportion {
+    /// `p = count / n`, `se = sqrt(p (1 - p) / n)`; `n = 0` gives `p = 0`, `se = 0`.
+    ///
+    /// `count <= n` is expected; should it not hold, `p (1 - p)` is clamped at 0 so `se` is
+    /// never NaN.
+    pub fn new(count: u64, n: u64) -> Proportion {
+        if n == 0 {
+            return Proportion {
+                count,
+                n,
+                p: 0.0,
+                se: 0.0,
+            };
+        }
+        let nf = n as f64;
+        let p = count as f64 / nf;
+        let se = ((p * (1.0 - p)).max(0.0) / nf).sqrt();
+        Proportion { count, n, p, se }
+    }
+}
+
+/// `VaR_q = x(k)`, `k = max(1, ceil(q n))`, of samples sorted ascending; 0 when empty.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
+pub fn quantile_sorted(sorted: &[f64], q: &str) -> f64 {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return 0.0;
+    }
+    let k = ceil_fraction_of(q, n).clamp(1, n);
+    sorted[(k - 1) as usize]
+}
+
+/// `ES_q` = mean of the largest `m = max(1, ceil((1 - q) n))` samples of samples sorted
+/// ascending; 0 when empty.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
+pub fn expected_shortfall_sorted(sorted: &[f64], q: &str) -> f64 {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return 0.0;
+    }
+    let m = ceil_complement_of(q, n).clamp(1, n) as usize;
+    let tail = &sorted[sorted.len() - m..];
+    clamp_to(mean(tail), tail[0], tail[m - 1])
+}
+
+/// `ceil(q n)`, exactly, for a decimal string `q` in `[0, 1]` (e.g. `"0.995"`, read as
+/// `995 / 1000`): with `q = a / 10^d`, the result is `(a n + 10^d - 1) div 10^d` in `u128`.
+///
+/// # Panics
+/// If `q` is not of the form `digits[.digits]` (or `.digits`), is above 1, or has more than 18
+/// significant decimals.
+pub fn ceil_fraction_of(q: &str, n: u64) -> u64 {
+    let (num, den) = parse_unit_decimal(q);
+    ceil_div(num * u128::from(n), den)
+}
+
+/// `ceil((1 - q) n)`, exactly, for a decimal string `q` in `[0, 1]`: with `q = a / 10^d`, the
+/// result is `ceil((10^d - a) n / 10^d)` in `u128`.
+///
+/// # Panics
+/// As [`ceil_fraction_of`].
+pub fn ceil_complement_of(q: &str, n: u64) -> u64 {
+    let (num, den) = parse_unit_decimal(q);
+    ceil_div((den - num) * u128::from(n), den)
+}
+
+/// Compensated mean `(sum x(i)) / n` (Neumaier summation, in slice order); 0 when empty.
+///
+/// If the sum of finite samples would overflow, the samples are summed scaled by `2^-64`
+/// (exact) and the mean scaled back, so the mean of finite samples is always finite.
+pub fn mean(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let nf = samples.len() as f64;
+    let total = compensated_sum(samples);
+    if total.is_finite() || !samples.iter().all(|x| x.is_finite()) {
+        return total / nf;
+    }
+    let down = pow2(-64);
+    let up = pow2(64);
+    let mut acc = CompensatedSum::new();
+    for &x in samples {
+        acc.add(x * down);
+    }
+    (acc.total() / nf) * up
+}
+
+/// Compensated (Neumaier) sum of `values`, in slice order.
+pub fn compensated_sum(values: &[f64]) -> f64 {
+    let mut acc = CompensatedSum::new();
+    for &x in values {
+        acc.add(x);
+    }
+    acc.total()
+}
+
+/// Neumaier's compensated summation: a running sum `s` and a correction `c` that collects the
+/// low-order bits each addition rounds away.
+///
+/// Adding `x`: `t = s + x`; `c += (s - t) + x` if `|s| >= |x|`, else `c += (x - t) + s`;
+/// `s = t`. The total is `s + c`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompensatedSum {
+    sum: f64,
+    correction: f64,
+}
+
+impl CompensatedSum {
+    /// An empty sum (0).
+    pub fn new() -> CompensatedSum {
+        CompensatedSum::default()
+    }
+
+    /// Adds `x`.
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.correction += (self.sum - t) + x;
+        } else {
+            self.correction += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    /// `s + c`; if the running sum is no longer finite (overflow, infinite or NaN terms), that
+    /// running sum itself.
+    pub fn total(&self) -> f64 {
+        if self.sum.is_finite() {
+            self.sum + self.correction
+        } else {
+            self.sum
+        }
+    }
+}
+
+/// The distribution-free confidence interval for the `q`-quantile of `n` samples, as 1-based
+/// ranks `(lo, hi)` into the sorted samples: `lo = floor(n q - z s)`, `hi = ceil(n q + z s)`,
+/// `s = sqrt(n q (1 - q))`, each clamped to `[1, n]`.
+///
+/// `q` is clamped to `[0, 1]` and `|z|` is used. `n = 0` gives `(0, 0)`; a NaN `q` or `z`
+/// gives the whole range `(1, n)`.
+pub fn order_statistic_ci(n: u64, q: f64, z: f64) -> (u64, u64) {
+    if n == 0 {
+        return (0, 0);
+    }
+    if q.is_nan() || z.is_nan() {
+        return (1, n);
+    }
+    let q = q.clamp(0.0, 1.0);
+    let nf = n as f64;
+    let centre = nf * q;
+    let half_width = z.abs() * (nf * q * (1.0 - q)).max(0.0).sqrt();
+    // `as u64` saturates: negative values become 0, values above u64::MAX become u64::MAX.
+    let lo = (centre - half_width).floor() as u64;
+    let hi = (centre + half_width).ceil() as u64;
+    (lo.clamp(1, n), hi.clamp(1, n))
+}
+
+/// Sample standard deviation about `mean` of samples sorted ascending, with `n - 1`:
+/// `sqrt( (S2 - S1^2 / n) / (n - 1) )` where `S1 = sum d(i)`, `S2 = sum d(i)^2`,
+/// `d(i) = x(i) - mean` (the corrected two-pass formula; `S1` is 0 up to rounding). Both sums
+/// are compensated.
+///
+/// The deviations are scaled by a power of two near the largest one (exact) so the squares can
+/// neither overflow nor underflow; if `max - min` itself overflows, the deviations are taken
+/// halved. A variance that rounds below 0 is clamped to 0. Returns 0 when `n <= 1` or when all
+/// samples are equal.
+fn std_dev_about(sorted: &[f64], mean: f64, min: f64, max: f64) -> f64 {
+    let n = sorted.len();
+    if n < 2 || min == max {
+        return 0.0;
+    }
+    let halve = !(max - min).is_finite();
+    let dev = |x: f64| {
+        if halve {
+            0.5 * x - 0.5 * mean
+        } else {
+            x - mean
+        }
+    };
+    // Rounding is monotone, so the largest |deviation| is at one end.
+    let largest = dev(min).abs().max(dev(max).abs());
+    if largest == 0.0 || largest.is_nan() {
+        return if largest == 0.0 { 0.0 } else { f64::NAN };
+    }
+    let exponent = binary_exponent(largest).clamp(-1022, 1022);
+    let down = pow2(-exponent);
+    let mut s1 = CompensatedSum::new();
+    let mut s2 = CompensatedSum::new();
+    for &x in sorted {
+        let d = dev(x) * down;
+        s1.add(d);
+        s2.add(d * d);
+    }
+    let nf = n as f64;
+    let s1 = s1.total();
+    let variance = ((s2.total() - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
+    let std = variance.sqrt() * pow2(exponent);
+    if halve { std * 2.0 } else { std }
+}
+
+/// `min(max(x, lo), hi)` without panicking on NaN (a NaN `x` is returned as is).
+fn clamp_to(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// `floor(log2 |x|)` for normal `x` (the stored exponent); -1023 for 0 and subnormals, 1024 for
+/// infinities and NaN.
+fn binary_exponent(x: f64) -> i32 {
+    ((x.to_bits() >> 52) & 0x7ff) as i32 - 1023
+}
+
+/// `2^e` exactly, for `e` in `[-1022, 1023]`.
+fn pow2(e: i32) -> f64 {
+    debug_assert!((-1022..=1023).contains(&e));
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// `ceil(a / b)` for `b > 0`, returned as `u64` (the callers guarantee it fits: it is at most
+/// `n`).
+fn ceil_div(a: u128, b: u128) -> u64 {
+    let q = a.div_ceil(b);
+    u64::try_from(q).expect("ceil(q n) <= n fits in u64")
+}
+
+/// Parses a decimal string `q` in `[0, 1]` into `(a, 10^d)` with `q = a / 10^d` exactly.
+///
+/// Accepted: `digits`, `digits.digits`, `.digits` (ASCII digits, no sign, no exponent). Trailing
+/// zeros of the fraction are dropped, and at most 18 significant decimals are allowed, so that
+/// `a n` fits in `u128` for every `u64` `n`.
+fn parse_unit_decimal(q: &str) -> (u128, u128) {
+    let bad = || -> ! { panic!("not a decimal probability in [0, 1]: {q:?}") };
+    let (int_part, frac_part) = match q.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (q, ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        bad();
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        bad();
+    }
+    let frac_part = frac_part.trim_end_matches('0');
+    if frac_part.len() > 18 {
+        bad();
+    }
+    let int_part = int_part.trim_start_matches('0');
+    let int_value: u128 = match int_part {
+        "" => 0,
+        "1" => 1,
+        _ => bad(),
+    };
+    let den = 10u128.pow(frac_part.len() as u32);
+    let frac_value: u128 = if frac_part.is_empty() {
+        0
+    } else {
+        frac_part.parse().unwrap_or_else(|_| bad())
+    };
+    let num = int_value * den + frac_value;
+    if num > den {
+        bad();
+    }
+    (num, den)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1..=n in a scrambled order: position i holds (i * 7919 mod n) + 1; 7919 is prime and
+    /// does not divide n, so this is a permutation.
+    fn scrambled_one_to(n: u64) -> Vec<f64> {
+        assert_ne!(n % 7919, 0);
+        (0..n).map(|i| ((i * 7919) % n + 1) as f64).collect()
+    }
+
+    fn assert_close(actual: f64, expected: f64, rel: f64) {
+        let tol = rel * expected.abs().max(1e-300);
+        assert!(
+            (actual - expected).abs() <= tol,
+            "actual {actual:e}, expected {expected:e}"
+        );
+    }
+
+    // ---- exact index arithmetic ----
+
+    #[test]
+    fn ceil_fraction_exact_values() {
+        assert_eq!(ceil_fraction_of("0.5", 10), 5);
+        assert_eq!(ceil_fraction_of("0.999", 1000), 999);
+        assert_eq!(ceil_fraction_of("0.995", 201), 200); // ceil(199.995)
+        assert_eq!(ceil_fraction_of("0.99", 200_000), 198_000);
+        assert_eq!(ceil_fraction_of("0.995", 200_000), 199_000);
+        assert_eq!(ceil_fraction_of("0.999", 200_000), 199_800);
+        assert_eq!(ceil_fraction_of("0.5", 3), 2); // ceil(1.5)
+        assert_eq!(ceil_fraction_of("0.9", 3), 3); // ceil(2.7)
+        assert_eq!(ceil_fraction_of("0.95", 3), 3); // ceil(2.85)
+        assert_eq!(ceil_fraction_of("0.9", 10), 9); // exact multiple
+        assert_eq!(ceil_fraction_of("0.95", 10), 10); // ceil(9.5)
+        assert_eq!(ceil_fraction_of("0.999", 1), 1);
+        assert_eq!(ceil_fraction_of("0.001", 1), 1); // ceil(0.001)
+        assert_eq!(ceil_fraction_of("0.5", 0), 0);
+        assert_eq!(ceil_fraction_of("0", 17), 0);
+        assert_eq!(ceil_fraction_of("1", 17), 17);
+        assert_eq!(ceil_fraction_of("1.000", 17), 17);
+        assert_eq!(ceil_fraction_of(".25", 8), 2);
+        assert_eq!(ceil_fraction_of("0.9900", 200_000), 198_000); // trailing zeros
+        // (2^64 - 1) / 2 = 2^63 - 0.5, whose ceiling is 2^63.
+        assert_eq!(ceil_fraction_of("0.5", u64::MAX), 1 << 63);
+        // (1 - 1e-18) (2^64 - 1) = 2^64 - 1 - 18.4467..., whose ceiling is 2^64 - 1 - 18.
+        assert_eq!(
+            ceil_fraction_of("0.999999999999999999", u64::MAX),
+            u64::MAX - 18
+        );
+    }
+
+    #[test]
+    fn ceil_complement_exact_values() {
+        assert_eq!(ceil_complement_of("0.99", 200_000), 2_000);
+        assert_eq!(ceil_complement_of("0.5", 10), 5);
+        assert_eq!(ceil_complement_of("0.999", 1000), 1); // exact: 1.000
+        assert_eq!(ceil_complement_of("0.995", 201), 2); // ceil(1.005)
+        assert_eq!(ceil_complement_of("0.99", 3), 1); // ceil(0.03)
+        assert_eq!(ceil_complement_of("0.99", 100), 1); // exact: 1.00
+        assert_eq!(ceil_complement_of("0.99", 101), 2); // ceil(1.01)
+        assert_eq!(ceil_complement_of("0.9", 10), 1);
+        assert_eq!(ceil_complement_of("0.99", 1000), 10);
+        assert_eq!(ceil_complement_of("0", 7), 7);
+        assert_eq!(ceil_complement_of("1", 7), 0);
+        assert_eq!(ceil_complement_of("0.5", u64::MAX), 1 << 63);
+    }
+
+    #[test]
+    fn float_arithmetic_would_get_the_tail_count_wrong() {
+        // The reason the index arithmetic is done in integers.
+        assert_eq!(((1.0 - 0.99) * 200_000.0_f64).ceil(), 2001.0);
+        assert_eq!(ceil_complement_of("0.99", 200_000), 2000);
+    }
+
+    #[test]
+    #[should_panic]
+    fn ceil_rejects_above_one() {
+        ceil_fraction_of("1.5", 10);
+    }
+
+    #[test]
+    #[should_panic]
+    fn ceil_rejects_non_decimal() {
+        ceil_fraction_of("1e-2", 10);
+    }
+
+    #[test]
+    #[should_panic]
+    fn ceil_rejects_negative() {
+        ceil_complement_of("-0.5", 10);
+    }
+
+    #[test]
+    #[should_panic]
+    fn ceil_rejects_empty() {
+        ceil_fraction_of(".", 10);
+    }
+
+    // ---- distributions ----
+
+    #[test]
+    fn one_to_two_hundred_thousand() {
+        let mut samples = scrambled_one_to(200_000);
+        let d = Distribution::from_samples(&mut samples);
+        assert!(samples.windows(2).all(|w| w[0] <= w[1]), "sorted in place");
+        assert_eq!(d.n, 200_000);
+        assert_eq!(d.min, 1.0);
+        assert_eq!(d.max, 200_000.0);
+        // (1 + 200000) / 2
+        assert_eq!(d.mean, 100_000.5);
+        // Variance of 1..=N with n - 1 is N (N + 1) / 12 = 200000 * 200001 / 12 = 3333350000;
+        // every step is exact in f64.
+        assert_eq!(d.std, 3_333_350_000.0_f64.sqrt());
+        assert_eq!(d.se_mean, 3_333_350_000.0_f64.sqrt() / 200_000.0_f64.sqrt());
+        let expected = [
+            ("0.5", 100_000.0),
+            ("0.9", 180_000.0),
+            ("0.95", 190_000.0),
+            ("0.99", 198_000.0),
+            ("0.995", 199_000.0),
+            ("0.999", 199_800.0),
+        ];
+        assert_eq!(d.quantiles, expected.to_vec());
+        assert_eq!(d.quantile("0.99"), Some(198_000.0));
+        assert_eq!(d.quantile("0.75"), None);
+        // Top 2000 samples: 198001..=200000, mean (198001 + 200000) / 2.
+        assert_eq!(d.es_99, 199_000.5);
+        // The top 2001 (198000..=200000) would have given 199000.
+        assert_ne!(d.es_99, 199_000.0);
+    }
+
+    #[test]
+    fn one_sample() {
+        let d = Distribution::from_samples(&mut [42.25]);
+        assert_eq!(d.n, 1);
+        assert_eq!(d.mean, 42.25);
+        assert_eq!(d.std, 0.0);
+        assert_eq!(d.se_mean, 0.0);
+        assert_eq!(d.min, 42.25);
+        assert_eq!(d.max, 42.25);
+        assert!(d.quantiles.iter().all(|&(_, v)| v == 42.25));
+        assert_eq!(d.es_99, 42.25);
+    }
+
+    #[test]
+    fn three_samples_by_hand() {
+        // Sorted: 1, 3, 5. Indices: ceil(0.5*3) = 2 -> 3; ceil(0.9*3) = ceil(2.7) = 3 -> 5;
+        // 0.95, 0.99, 0.995, 0.999 all give 3 -> 5. ES: ceil(0.01*3) = 1 sample -> 5.
+        // Mean 3; deviations -2, 0, 2; sum of squares 8; variance 8/2 = 4; std 2.
+        let d = Distribution::from_samples(&mut [5.0, 1.0, 3.0]);
+        assert_eq!(d.n, 3);
+        assert_eq!(d.mean, 3.0);
+        assert_eq!(d.std, 2.0);
+        assert_eq!(d.se_mean, 2.0 / 3.0_f64.sqrt());
+        let values: Vec<f64> = d.quantiles.iter().map(|&(_, v)| v).collect();
+        assert_eq!(values, vec![3.0, 5.0, 5.0, 5.0, 5.0, 5.0]);
+        let levels: Vec<&str> = d.quantiles.iter().map(|&(q, _)| q).collect();
+        assert_eq!(levels, QUANTILE_LEVELS.to_vec());
+        assert_eq!(d.es_99, 5.0);
+    }
+
+    #[test]
+    fn ten_samples_by_hand() {
+        // 1..=10: ceil(5) = 5 -> 5; ceil(9) = 9 -> 9; ceil(9.5) = 10 -> 10; the rest 10.
+        let mut s: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        let d = Distribution::from_samples(&mut s);
+        let values: Vec<f64> = d.quantiles.iter().map(|&(_, v)| v).collect();
+        assert_eq!(values, vec![5.0, 9.0, 10.0, 10.0, 10.0, 10.0]);
+        assert_eq!(d.es_99, 10.0); // ceil(0.1) = 1 sample
+        assert_eq!(d.mean, 5.5);
+        // Sum of squared deviations 2 * (0.25 + 2.25 + 6.25 + 12.25 + 20.25) = 82.5; / 9.
+        assert_eq!(d.std, (82.5_f64 / 9.0).sqrt());
+    }
+
+    #[test]
+    fn thousand_samples_by_hand() {
+        // 1..=1000: 0.999 -> x(999) = 999; 0.995 -> x(995) = 995; 0.99 -> x(990) = 990;
+        // ES: ceil(0.01 * 1000) = 10 samples, 991..=1000, mean 995.5.
+        let mut s: Vec<f64> = scrambled_one_to(1000);
+        let d = Distribution::from_samples(&mut s);
+        assert_eq!(d.quantile("0.999"), Some(999.0));
+        assert_eq!(d.quantile("0.995"), Some(995.0));
+        assert_eq!(d.quantile("0.99"), Some(990.0));
+        assert_eq!(d.quantile("0.5"), Some(500.0));
+        assert_eq!(d.es_99, 995.5);
+    }
+
+    #[test]
+    fn no_samples() {
+        let d = Distribution::from_samples(&mut []);
+        assert_eq!(d.n, 0);
+        assert_eq!(
+            (d.mean, d.std, d.se_mean, d.min, d.max, d.es_99),
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        );
+        assert_eq!(d.quantiles.len(), QUANTILE_LEVELS.len());
+        assert!(d.quantiles.iter().all(|&(_, v)| v == 0.0));
+        assert_eq!(mean(&[]), 0.0);
+        assert_eq!(quantile_sorted(&[], "0.5"), 0.0);
+        assert_eq!(expected_shortfall_sorted(&[], "0.99"), 0.0);
+    }
+
+    #[test]
+    fn std_against_hand_value() {
+        // Mean 5; squared deviations 9, 1, 1, 1, 0, 0, 4, 16 sum to 32; variance 32 / 7.
+        let d = Distribution::from_samples(&mut [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!(d.mean, 5.0);
+        assert_eq!(d.std, (32.0_f64 / 7.0).sqrt());
+        assert_eq!(d.se_mean, (32.0_f64 / 7.0).sqrt() / 8.0_f64.sqrt());
+    }
+
+    #[test]
+    fn std_with_large_offset_is_two_pass_accurate() {
+        // 1e9 + {4, 7, 13, 16}: mean 1e9 + 10, deviations -6, -3, 3, 6, sum of squares 90,
+        // variance 90 / 3 = 30. E[x^2] - E[x]^2 would lose all of it at this offset.
+        let mut s = [1e9 + 4.0, 1e9 + 7.0, 1e9 + 13.0, 1e9 + 16.0];
+        let d = Distribution::from_samples(&mut s);
+        assert_eq!(d.mean, 1e9 + 10.0);
+        assert_eq!(d.std, 30.0_f64.sqrt());
+        let naive_var = (s.iter().map(|x| x * x).sum::<f64>() / 4.0 - d.mean * d.mean) * 4.0 / 3.0;
+        assert_ne!(naive_var, 30.0);
+    }
+
+    #[test]
+    fn constant_samples_have_zero_std() {
+        let mut s = vec![0.1; 1001];
+        let d = Distribution::from_samples(&mut s);
+        assert_eq!(d.mean, 0.1);
+        assert_eq!(d.std, 0.0);
+        assert_eq!(d.se_mean, 0.0);
+        assert_eq!(d.es_99, 0.1);
+    }
+
+    #[test]
+    fn input_order_does_not_matter() {
+        let forward: Vec<f64> = (0..5000)
+            .map(|i| (f64::from(i) * 0.37).sin() * 1e6)
+            .collect();
+        let mut a = forward.clone();
+        let mut b: Vec<f64> = forward.into_iter().rev().collect();
+        let da = Distribution::from_samples(&mut a);
+        let db = Distribution::from_samples(&mut b);
+        assert_eq!(da.mean.to_bits(), db.mean.to_bits());
+        assert_eq!(da.std.to_bits(), db.std.to_bits());
+        assert_eq!(da.es_99.to_bits(), db.es_99.to_bits());
+        assert_eq!(da, db);
+    }
+
+    #[test]
+    fn extreme_finite_inputs_never_give_nan() {
+        let cases: Vec<Vec<f64>> = vec![
+            vec![f64::MAX, -f64::MAX],
+            vec![f64::MAX, f64::MAX, f64::MAX],
+            vec![f64::MAX, f64::MAX * 0.5],
+            vec![f64::MAX, 0.0, -f64::MAX, 1.0],
+            vec![5e-324, 1e-323],
+            vec![5e-324, -5e-324, 0.0],
+            vec![-0.0, 0.0],
+            vec![1e300, 1e-300, -1e300],
+        ];
+        for mut case in cases {
+            let d = Distribution::from_samples(&mut case);
+            for v in [d.mean, d.std, d.se_mean, d.es_99] {
+                assert!(!v.is_nan(), "{case:?} -> {d:?}");
+            }
+            assert!(d.mean.is_finite(), "{case:?} -> {d:?}");
+            assert!(d.quantiles.iter().all(|&(_, v)| !v.is_nan()));
+        }
+        let d = Distribution::from_samples(&mut [f64::MAX, f64::MAX * 0.5]);
+        assert_eq!(d.mean, f64::MAX * 0.75);
+        // std = |MAX - MAX/2| / sqrt(2) = MAX / (2 sqrt 2), finite.
+        assert_close(d.std, f64::MAX / (2.0 * 2.0_f64.sqrt()), 1e-15);
+        let d = Distribution::from_samples(&mut [f64::MAX; 3]);
+        assert_eq!((d.mean, d.std), (f64::MAX, 0.0));
+        let d = Distribution::from_samples(&mut [5e-324, 1e-323]);
+        // Subnormal deviations still give a positive, finite std.
+        assert!(d.std > 0.0 && d.std.is_finite());
+    }
+
+    #[test]
+    fn non_finite_inputs_do_not_panic() {
+        let mut s = [1.0, f64::NAN, f64::INFINITY, -f64::INFINITY, 2.0];
+        let d = Distribution::from_samples(&mut s);
+        assert_eq!(d.n, 5);
+        let mut s = [1.0, f64::INFINITY];
+        let d = Distribution::from_samples(&mut s);
+        assert_eq!(d.mean, f64::INFINITY);
+        assert_eq!(d.max, f64::INFINITY);
+    }
+
+    // ---- sums and means ----
+
+    #[test]
+    fn neumaier_beats_naive_on_cancellation() {
+        // Naive: 1e16 + 1 rounds back to 1e16 (ulp 2, tie to even), so each triple sums to 0.
+        let mut values = Vec::new();
+        for _ in 0..1000 {
+            values.extend_from_slice(&[1e16, 1.0, -1e16]);
+        }
+        let naive: f64 = values.iter().sum();
+        assert_eq!(naive, 0.0);
+        assert_eq!(compensated_sum(&values), 1000.0);
+        assert_eq!(mean(&values), 1000.0 / 3000.0);
+        // Neumaier (unlike plain Kahan) also gets this one.
+        assert_eq!(compensated_sum(&[1.0, 1e100, 1.0, -1e100]), 2.0);
+    }
+
+    #[test]
+    fn mean_of_ten_million() {
+        let values = vec![0.1; 10_000_000];
+        let naive = values.iter().sum::<f64>() / 1e7;
+        assert_ne!(naive, 0.1);
+        assert_eq!(mean(&values), 0.1);
+    }
+
+    #[test]
+    fn mean_survives_an_overflowing_sum() {
+        let values = [f64::MAX, f64::MAX, f64::MAX, f64::MAX];
+        assert_eq!(mean(&values), f64::MAX);
+        assert_eq!(mean(&[f64::MAX, -f64::MAX, f64::MAX]), f64::MAX / 3.0);
+        assert_eq!(mean(&[f64::INFINITY, 1.0]), f64::INFINITY);
+    }
+
+    #[test]
+    fn compensated_sum_accumulator() {
+        let mut acc = CompensatedSum::new();
+        assert_eq!(acc.total(), 0.0);
+        for x in [0.1, 0.2, 0.3] {
+            acc.add(x);
+        }
+        // 0.1 + 0.2 + 0.3 naively is 0.6000000000000001.
+        assert_eq!(acc.total(), 0.6);
+    }
+
+    // ---- proportions ----
+
+    #[test]
+    fn proportion_by_hand() {
+        // p = 1/4; p (1 - p) = 3/16 = 0.1875; / 4 = 0.046875 (all exact).
+        let p = Proportion::new(1, 4);
+        assert_eq!((p.count, p.n, p.p), (1, 4, 0.25));
+        assert_eq!(p.se, 0.046875_f64.sqrt());
+        // p = 0.3, se = sqrt(0.3 * 0.7 / 10) = sqrt(0.021).
+        let p = Proportion::new(3, 10);
+        assert_eq!(p.p, 0.3);
+        assert_close(p.se, 0.021_f64.sqrt(), 1e-15);
+        // p = 0.01 at n = 200000: se = sqrt(0.0099 / 200000) = sqrt(4.95e-8).
+        let p = Proportion::new(2000, 200_000);
+        assert_eq!(p.p, 0.01);
+        assert_close(p.se, 4.95e-8_f64.sqrt(), 1e-15);
+    }
+
+    #[test]
+    fn proportion_edges() {
+        assert_eq!(
+            Proportion::new(0, 0),
+            Proportion {
+                count: 0,
+                n: 0,
+                p: 0.0,
+                se: 0.0
+            }
+        );
+        let p = Proportion::new(0, 10);
+        assert_eq!((p.p, p.se), (0.0, 0.0));
+        let p = Proportion::new(10, 10);
+        assert_eq!((p.p, p.se), (1.0, 0.0));
+        let p = Proportion::new(11, 10);
+        assert!(!p.se.is_nan());
+    }
+
+    // ---- order-statistic confidence interval ----
+
+    #[test]
+    fn order_statistic_ci_by_hand() {
+        // n q = 50, s = sqrt(100 * 0.25) = 5, z s = 9.8: floor(40.2) = 40, ceil(59.8) = 60.
+        assert_eq!(order_statistic_ci(100, 0.5, 1.96), (40, 60));
+        // z = 0: both ends at n q = 50.
+        assert_eq!(order_statistic_ci(100, 0.5, 0.0), (50, 50));
+        // n q = 9.9, s = sqrt(0.099) = 0.31464, z s = 0.61670: floor(9.2833) = 9,
+        // ceil(10.5167) = 11, clamped to 10.
+        assert_eq!(order_statistic_ci(10, 0.99, 1.96), (9, 10));
+        // n q = 198000, s = sqrt(1980) = 44.4972, z s = 87.2145:
+        // floor(197912.79) = 197912, ceil(198087.21) = 198088.
+        assert_eq!(order_statistic_ci(200_000, 0.99, 1.96), (197_912, 198_088));
+        // Clamped at the bottom: n q = 0.1, z s = 1.96 * sqrt(0.099) = 0.6167.
+        assert_eq!(order_statistic_ci(10, 0.01, 1.96), (1, 1));
+        assert_eq!(
+            order_statistic_ci(10, 0.5, -1.96),
+            order_statistic_ci(10, 0.5, 1.96)
+        );
+        assert_eq!(order_statistic_ci(0, 0.5, 1.96), (0, 0));
+        assert_eq!(order_statistic_ci(10, f64::NAN, 1.96), (1, 10));
+        assert_eq!(order_statistic_ci(1, 0.99, 1.96), (1, 1));
+    }
+}
