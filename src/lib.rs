@@ -10,3 +10,6 @@ pub mod path;
 pub mod plan;
 pub mod schedule;
 pub mod waterfall;
+pub mod runner;
+pub mod report;
+pub mod cli;

@@ -1,0 +1,372 @@
+//! `summary.json`: the contract other tools read (DESIGN §3). Field names here are fixed; new
+//! fields may be added, none renamed.
+//!
+//! Every distribution has the shape of [`DistributionJson`]: `mean`, `std`, `se_mean`,
+//! `quantiles` (`"0.5"` … `"0.999"`, `VaR_q = x(ceil(q n))`), `es_0.99`, plus `min` and `max`.
+//! Money is in the scenario's currency; `_frac` fields are fractions of the pool notional, except
+//! inside `tranches`, where they are fractions of the tranche's notional. Every probability comes
+//! with its standard error `sqrt(p (1 - p) / n)`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Copula, Scenario};
+use crate::money::Amount;
+use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
+use crate::stats::{Distribution, Proportion};
+
+/// A distribution as written to JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DistributionJson {
+    pub mean: f64,
+    pub std: f64,
+    pub se_mean: f64,
+    pub quantiles: BTreeMap<&'static str, f64>,
+    #[serde(rename = "es_0.99")]
+    pub es_99: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl DistributionJson {
+    fn of(samples: &mut [f64]) -> Self {
+        Self::from(&Distribution::from_samples(samples))
+    }
+
+    /// The same distribution divided by `denominator` (for `_frac` fields).
+    fn scaled(&self, denominator: f64) -> Self {
+        let s = |x: f64| if denominator > 0.0 { x / denominator } else { 0.0 };
+        DistributionJson {
+            mean: s(self.mean),
+            std: s(self.std),
+            se_mean: s(self.se_mean),
+            quantiles: self.quantiles.iter().map(|(k, v)| (*k, s(*v))).collect(),
+            es_99: s(self.es_99),
+            min: s(self.min),
+            max: s(self.max),
+        }
+    }
+}
+
+impl From<&Distribution> for DistributionJson {
+    fn from(d: &Distribution) -> Self {
+        DistributionJson {
+            mean: d.mean,
+            std: d.std,
+            se_mean: d.se_mean,
+            quantiles: d.quantiles.iter().copied().collect(),
+            es_99: d.es_99,
+            min: d.min,
+            max: d.max,
+        }
+    }
+}
+
+/// One guarantor party.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuarantorJson {
+    /// Tier number, 1-based.
+    pub tier: usize,
+    pub name: String,
+    pub share: f64,
+    /// `null`: unlimited.
+    pub cap: Option<f64>,
+    pub payout: DistributionJson,
+    pub net_payout: DistributionJson,
+    pub shortfall: DistributionJson,
+    pub p_cap_exhausted: f64,
+    pub p_cap_exhausted_se: f64,
+    /// P(payout > 0).
+    pub p_called: f64,
+    pub p_called_se: f64,
+}
+
+/// The differential payment undertaker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UndertakerJson {
+    pub name: String,
+    pub cap: Option<f64>,
+    pub p_drawn: f64,
+    pub p_drawn_se: f64,
+    /// P(the draw reached the cap); 0 when unlimited.
+    pub p_cap_exhausted: f64,
+    pub p_cap_exhausted_se: f64,
+}
+
+/// Coupon coverage of the senior tranche.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageJson {
+    pub min_ratio: DistributionJson,
+    pub p_below_1: f64,
+    pub p_below_1_se: f64,
+    pub per_period_p_below_1: Vec<f64>,
+    pub per_period_p_below_1_se: Vec<f64>,
+}
+
+/// One tranche.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrancheJson {
+    pub name: String,
+    pub notional: f64,
+    pub coupon: f64,
+    /// E[interest shortfall + principal loss].
+    pub expected_loss: f64,
+    pub expected_loss_se: f64,
+    /// `expected_loss` over the tranche's notional.
+    pub expected_loss_frac: f64,
+    /// P(loss > 1e-9 x notional).
+    pub p_loss: f64,
+    pub p_loss_se: f64,
+    pub p_interest_shortfall: f64,
+    pub p_interest_shortfall_se: f64,
+    pub loss: DistributionJson,
+    pub interest_shortfall: DistributionJson,
+    pub principal_loss: DistributionJson,
+}
+
+/// How the numbers were produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Manifest {
+    pub ipabs_version: &'static str,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub paths: u64,
+    pub generator: &'static str,
+    pub block_paths: u64,
+    pub rand_version: &'static str,
+    pub rand_distr_version: &'static str,
+}
+
+/// The model assumptions, echoed for the reader.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssumptionsJson {
+    pub copula: &'static str,
+    pub dof: Option<f64>,
+    pub asset_correlation: f64,
+    pub sectors: Vec<String>,
+    pub firms: usize,
+    pub periods_per_year: u32,
+    pub term_periods: u32,
+    pub mean_annual_pd: f64,
+    pub recovery_mean_rate: f64,
+    pub recovery_lag_periods: u32,
+    pub reimburse_guarantors: bool,
+    pub value_vol: Option<f64>,
+}
+
+/// The whole of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub currency: String,
+    pub paths: u64,
+    pub seed: u64,
+    pub pool_notional: f64,
+    pub notes_notional: f64,
+    pub pool_loss: DistributionJson,
+    pub pool_loss_frac: DistributionJson,
+    pub gross_default_loss: DistributionJson,
+    pub gross_default_loss_frac: DistributionJson,
+    pub defaults: DistributionJson,
+    pub p_any_default: f64,
+    pub p_any_default_se: f64,
+    pub guarantors: Vec<GuarantorJson>,
+    pub guarantor_shortfall: DistributionJson,
+    pub undertaker_draw: DistributionJson,
+    pub undertaker: Option<UndertakerJson>,
+    pub coupon_coverage: Option<CoverageJson>,
+    pub tranches: Vec<TrancheJson>,
+    pub assumptions: AssumptionsJson,
+    pub manifest: Manifest,
+    pub elapsed_s: f64,
+    pub threads: usize,
+}
+
+fn proportion(count: u64, n: u64) -> (f64, f64) {
+    let p = Proportion::new(count, n);
+    (p.p, p.se)
+}
+
+fn count(samples: &[f64], pred: impl Fn(f64) -> bool) -> u64 {
+    samples.iter().filter(|&&x| pred(x)).count() as u64
+}
+
+impl Summary {
+    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are sorted
+    /// in place for the quantiles).
+    pub fn new(scenario: &Scenario, mut sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
+        let n = sim.paths;
+        let pool_notional = f64::from_decimal(scenario.pool_notional());
+        let layout = sim.layout;
+
+        // Probabilities first: they need the columns in path order for joint events.
+        let p_any_default = proportion(count(sim.column(Column::Defaults), |d| d > 0.0), n);
+        let tranche_events: Vec<((f64, f64), (f64, f64), Vec<f64>)> = scenario
+            .tranches
+            .iter()
+            .enumerate()
+            .map(|(j, t)| {
+                let floor = 1e-9 * f64::from_decimal(t.notional);
+                let interest = &sim.columns[layout.tranche(j, TrancheColumn::InterestShortfall)];
+                let principal = &sim.columns[layout.tranche(j, TrancheColumn::PrincipalLoss)];
+                let loss: Vec<f64> = interest.iter().zip(principal).map(|(a, b)| a + b).collect();
+                (
+                    proportion(count(&loss, |x| x > floor), n),
+                    proportion(count(interest, |x| x > floor), n),
+                    loss,
+                )
+            })
+            .collect();
+        let undertaker = scenario.undertaker.as_ref().map(|u| {
+            let draws = sim.column(Column::UndertakerDraw);
+            let cap = u.cap.map(f64::from_decimal);
+            let drawn = proportion(count(draws, |x| x > 0.0), n);
+            let exhausted = match cap {
+                Some(c) => proportion(count(draws, |x| x >= c * (1.0 - 1e-12)), n),
+                None => (0.0, 0.0),
+            };
+            UndertakerJson {
+                name: u.name.clone(),
+                cap,
+                p_drawn: drawn.0,
+                p_drawn_se: drawn.1,
+                p_cap_exhausted: exhausted.0,
+                p_cap_exhausted_se: exhausted.1,
+            }
+        });
+
+        let guarantors = scenario
+            .parties()
+            .enumerate()
+            .map(|(p, (tier, party))| {
+                let col = |c| layout.party(p, c);
+                let exhausted = proportion(count(&sim.columns[col(PartyColumn::CapExhausted)], |x| x > 0.5), n);
+                let called = proportion(count(&sim.columns[col(PartyColumn::Payout)], |x| x > 0.0), n);
+                GuarantorJson {
+                    tier,
+                    name: party.name.clone(),
+                    share: party.share,
+                    cap: party.cap.map(f64::from_decimal),
+                    payout: DistributionJson::of(&mut sim.columns[col(PartyColumn::Payout)]),
+                    net_payout: DistributionJson::of(&mut sim.columns[col(PartyColumn::NetPayout)]),
+                    shortfall: DistributionJson::of(&mut sim.columns[col(PartyColumn::Shortfall)]),
+                    p_cap_exhausted: exhausted.0,
+                    p_cap_exhausted_se: exhausted.1,
+                    p_called: called.0,
+                    p_called_se: called.1,
+                }
+            })
+            .collect();
+
+        let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
+            let min = &mut sim.columns[layout.fixed(Column::MinCoverage)];
+            let below = proportion(count(min, |x| x < COVERAGE_FLOOR), n);
+            let per: Vec<(f64, f64)> = sim.coverage_below_one.iter().map(|&c| proportion(c, n)).collect();
+            CoverageJson {
+                min_ratio: DistributionJson::of(min),
+                p_below_1: below.0,
+                p_below_1_se: below.1,
+                per_period_p_below_1: per.iter().map(|x| x.0).collect(),
+                per_period_p_below_1_se: per.iter().map(|x| x.1).collect(),
+            }
+        });
+
+        let tranches = scenario
+            .tranches
+            .iter()
+            .enumerate()
+            .zip(tranche_events)
+            .map(|((j, t), (p_loss, p_interest, mut loss))| {
+                let notional = f64::from_decimal(t.notional);
+                let loss = DistributionJson::of(&mut loss);
+                TrancheJson {
+                    name: t.name.clone(),
+                    notional,
+                    coupon: t.coupon,
+                    expected_loss: loss.mean,
+                    expected_loss_se: loss.se_mean,
+                    expected_loss_frac: loss.mean / notional,
+                    p_loss: p_loss.0,
+                    p_loss_se: p_loss.1,
+                    p_interest_shortfall: p_interest.0,
+                    p_interest_shortfall_se: p_interest.1,
+                    loss,
+                    interest_shortfall: DistributionJson::of(
+                        &mut sim.columns[layout.tranche(j, TrancheColumn::InterestShortfall)],
+                    ),
+                    principal_loss: DistributionJson::of(&mut sim.columns[layout.tranche(j, TrancheColumn::PrincipalLoss)]),
+                }
+            })
+            .collect();
+
+        let pool_loss = DistributionJson::of(&mut sim.columns[layout.fixed(Column::PoolLoss)]);
+        let gross = DistributionJson::of(&mut sim.columns[layout.fixed(Column::GrossDefaultLoss)]);
+        let c = &scenario.credit;
+        Summary {
+            scenario: scenario.name.clone(),
+            currency: scenario.currency.clone(),
+            paths: n,
+            seed: sim.seed,
+            pool_notional,
+            notes_notional: f64::from_decimal(scenario.notes_notional()),
+            pool_loss_frac: pool_loss.scaled(pool_notional),
+            pool_loss,
+            gross_default_loss_frac: gross.scaled(pool_notional),
+            gross_default_loss: gross,
+            defaults: DistributionJson::of(&mut sim.columns[layout.fixed(Column::Defaults)]),
+            p_any_default: p_any_default.0,
+            p_any_default_se: p_any_default.1,
+            guarantors,
+            guarantor_shortfall: DistributionJson::of(&mut sim.columns[layout.fixed(Column::GuarantorShortfall)]),
+            undertaker_draw: DistributionJson::of(&mut sim.columns[layout.fixed(Column::UndertakerDraw)]),
+            undertaker,
+            coupon_coverage,
+            tranches,
+            assumptions: AssumptionsJson {
+                copula: match c.copula {
+                    Copula::Gaussian => "gaussian",
+                    Copula::StudentT { .. } => "t",
+                },
+                dof: match c.copula {
+                    Copula::Gaussian => None,
+                    Copula::StudentT { dof } => Some(dof),
+                },
+                asset_correlation: c.asset_correlation,
+                sectors: c.sectors.clone(),
+                firms: scenario.firms.len(),
+                periods_per_year: scenario.deal.periods_per_year,
+                term_periods: scenario.deal.term_periods,
+                mean_annual_pd: scenario
+                    .firms
+                    .iter()
+                    .map(|f| -(-f.credit.hazard()).exp_m1())
+                    .sum::<f64>()
+                    / scenario.firms.len().max(1) as f64,
+                recovery_mean_rate: scenario.recovery.rate.mean(),
+                recovery_lag_periods: scenario.recovery.lag_periods,
+                reimburse_guarantors: scenario.recovery.reimburse_guarantors,
+                value_vol: scenario.recovery.value_vol,
+            },
+            manifest: Manifest {
+                ipabs_version: env!("CARGO_PKG_VERSION"),
+                scenario_sha256,
+                seed: sim.seed,
+                paths: n,
+                generator: GENERATOR,
+                block_paths: BLOCK_PATHS,
+                rand_version: env!("IPABS_RAND_VERSION"),
+                rand_distr_version: env!("IPABS_RAND_DISTR_VERSION"),
+            },
+            elapsed_s,
+            threads: sim.threads,
+        }
+    }
+
+    /// The summary as pretty-printed JSON bytes (with a final newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
