@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests: run the real `ipabs` binary and read its outputs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `tests/data/`.
+pub fn data(name: &str) -> PathBuf {
+    root().join("tests").join("data").join(name)
+}
+
+/// Runs `ipabs` with `args`.
+pub fn ipabs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipabs"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the ipabs binary runs")
+}
+
+/// Runs `ipabs run <scenario> --out <out> <extra...>`, asserts success, returns summary.json.
+pub fn run_summary(scenario: &Path, out: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    let o = ipabs(&args);
+    assert!(
+        o.status.success(),
+        "ipabs {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json written");
+    serde_json::from_str(&text).expect("summary.json parses")
+}
+
+/// `|a - b| <= tol * max(1, |b|)`, with a readable failure.
+pub fn assert_close(what: &str, a: f64, b: f64, tol: f64) {
+    assert!(
+        (a - b).abs() <= tol * b.abs().max(1.0),
+        "{what}: got {a}, expected {b} (tolerance {tol})"
+    );
+}
+
+/// `v[key]` as f64, panicking with the key path when absent.
+pub fn num(v: &Value, path: &str) -> f64 {
+    let mut cur = v;
+    for k in path.split('/') {
+        cur = match k.parse::<usize>() {
+            Ok(i) => &cur[i],
+            Err(_) => &cur[k],
+        };
+    }
+    cur.as_f64().unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
+}
