@@ -173,6 +173,17 @@ impl Scratch {
     }
 }
 
+/// Differences of cancelling sums below this fraction of the pool notional are rounding noise.
+pub const NOISE: f64 = 1e-12;
+
+/// `x`, or exactly 0 when `|x| <= NOISE x scale`: a difference of sums such as `M - G - (R - Rg)`
+/// that cancels exactly in real arithmetic leaves a few ulps in `f64`, which must not show up as
+/// a loss (or a negative one) in a report.
+#[inline]
+pub fn snap_noise(x: f64, scale: f64) -> f64 {
+    if x.abs() <= NOISE * scale { 0.0 } else { x }
+}
+
 /// Draws a standard normal.
 #[inline]
 fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -312,13 +323,14 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         principal += s.period.principal_paid.iter().sum::<f64>();
     }
 
+    let snap = |x: f64| snap_noise(x, plan.pool_notional);
     o.missed = missed_total;
     o.guarantor_paid = guaranteed;
     o.recovered = recovered;
     o.reimbursed = reimbursed;
-    o.pool_loss = missed_total - guaranteed - (recovered - reimbursed);
-    o.gross_default_loss = missed_total - recovered;
-    o.guarantor_shortfall = missed_total - guaranteed;
+    o.pool_loss = snap(missed_total - guaranteed - (recovered - reimbursed));
+    o.gross_default_loss = snap(missed_total - recovered);
+    o.guarantor_shortfall = snap(missed_total - guaranteed);
     o.defaults = s.defaults.len() as u32;
     o.undertaker_draw = s.notes.undertaker_drawn;
     o.undertaker_defaulted = s.notes.undertaker_defaulted_from != 0;
@@ -335,9 +347,9 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         let st = &s.states[p];
         *po = PartyOutcome {
             payout: st.paid,
-            net_payout: st.net_paid(),
+            net_payout: snap(st.net_paid()),
             obligation: st.obligation,
-            shortfall: st.shortfall(),
+            shortfall: snap(st.shortfall()),
             cap_exhausted: st.cap_bound,
             defaulted: st.defaulted_from != 0,
         };
