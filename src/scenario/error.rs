@@ -1,0 +1,140 @@
+//! What the loader reports when a scenario file is wrong: [`Problem`] (one finding, with its
+//! place in the file and its key path) and [`ScenarioErrors`] (every finding in one file).
+//!
+//! This file owns the message format `file:line:col: key.path: what is wrong (what is allowed)`
+//! and the conversion of byte offsets into 1-based lines and columns.
+
+use std::fmt;
+
+/// One thing wrong with a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// 1-based line of the offending key or value (or of the enclosing table's header when the
+    /// problem is something missing); `None` when the file could not be read at all.
+    pub line: Option<usize>,
+    /// 1-based column, counted in characters, on [`Problem::line`].
+    pub column: Option<usize>,
+    /// The key path, e.g. `firms[2].patents.appraised_value` (0-based indices); empty for
+    /// problems that concern the whole file (syntax, I/O).
+    pub key: String,
+    /// What is wrong and, where it helps, what is allowed.
+    pub message: String,
+}
+
+impl Problem {
+    /// Writes the problem as one line, prefixed with `file`.
+    fn write(&self, file: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{file}:")?;
+        if let Some(line) = self.line {
+            write!(f, "{line}:")?;
+            if let Some(column) = self.column {
+                write!(f, "{column}:")?;
+            }
+        }
+        if self.key.is_empty() {
+            write!(f, " {}", self.message)
+        } else {
+            write!(f, " {}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in one scenario file, in file order. Its `Display` is one line per
+/// problem: `file:line:col: key.path: message`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", Lines::new(.file, .problems))]
+pub struct ScenarioErrors {
+    /// The file as the user named it.
+    pub file: String,
+    /// At least one problem.
+    pub problems: Vec<Problem>,
+}
+
+/// `Display` helper rendering the problems of one file, one per line.
+struct Lines<'a> {
+    file: &'a str,
+    problems: &'a [Problem],
+}
+
+impl<'a> Lines<'a> {
+    fn new(file: &'a str, problems: &'a [Problem]) -> Self {
+        Lines { file, problems }
+    }
+}
+
+impl fmt::Display for Lines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            problem.write(self.file, f)?;
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based `(line, column)` of byte `offset` in `text`; the column counts characters.
+/// Offsets past the end (or inside a character) are clamped to the nearest valid position.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let text = "a = 1\nbé = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 4), (1, 5));
+        assert_eq!(line_column(text, 6), (2, 1));
+        // "bé = " is 6 bytes but 5 characters.
+        assert_eq!(line_column(text, 12), (2, 6));
+        assert_eq!(line_column(text, 1000), (3, 1));
+        // Inside the two-byte 'é': clamped back to its start.
+        assert_eq!(line_column(text, 8), (2, 2));
+    }
+
+    #[test]
+    fn display_is_one_line_per_problem() {
+        let errors = ScenarioErrors {
+            file: "bad.toml".into(),
+            problems: vec![
+                Problem {
+                    line: Some(12),
+                    column: Some(13),
+                    key: "firms[2].annual_pd".into(),
+                    message: "must be in [0, 1), got 1.5".into(),
+                },
+                Problem {
+                    line: Some(1),
+                    column: Some(3),
+                    key: String::new(),
+                    message: "invalid TOML: expected `=`".into(),
+                },
+                Problem {
+                    line: None,
+                    column: None,
+                    key: String::new(),
+                    message: "cannot read the file: not found".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            errors.to_string(),
+            "bad.toml:12:13: firms[2].annual_pd: must be in [0, 1), got 1.5\n\
+             bad.toml:1:3: invalid TOML: expected `=`\n\
+             bad.toml: cannot read the file: not found"
+        );
+    }
+}
