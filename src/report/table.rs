@@ -36,16 +36,19 @@ pub fn percent(p: f64, decimals: usize) -> String {
     format!("{:.*}%", decimals, 100.0 * p)
 }
 
+/// Width of the label column.
+const LABEL: usize = 34;
+
 fn money_row(out: &mut String, label: &str, d: &DistributionJson) {
     let q = |k: &str| d.quantiles.get(k).copied().unwrap_or(0.0);
     let _ = writeln!(
         out,
-        "  {label:<28} {:>11} ±{:>8} {:>11} {:>11} {:>11}",
-        millions(d.mean),
-        millions(d.se_mean),
-        millions(q("0.99")),
-        millions(q("0.999")),
-        millions(d.es_99),
+        "  {label:<LABEL$} {:>15} ±{:>12} {:>15} {:>15} {:>15}",
+        grouped(d.mean, 0),
+        grouped(d.se_mean, 0),
+        grouped(q("0.99"), 0),
+        grouped(q("0.999"), 0),
+        grouped(d.es_99, 0),
     );
 }
 
@@ -74,13 +77,8 @@ pub fn render(s: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "\n  {:<28} {:>11}  {:>8} {:>11} {:>11} {:>11}",
-        format!("{} m", s.currency),
-        "mean",
-        "se",
-        "VaR 99%",
-        "VaR 99.9%",
-        "ES 99%"
+        "\n  {:<LABEL$} {:>15}  {:>12} {:>15} {:>15} {:>15}",
+        s.currency, "mean", "se", "VaR 99%", "VaR 99.9%", "ES 99%"
     );
     money_row(&mut out, "gross default loss", &s.gross_default_loss);
     money_row(&mut out, "pool loss", &s.pool_loss);
@@ -92,11 +90,11 @@ pub fn render(s: &Summary) -> String {
         money_row(&mut out, "undertaker draw", &s.undertaker_draw);
     }
     if !s.guarantors.is_empty() {
-        let _ = writeln!(out, "\n  {:<28} {:>11}  {:>8}", "P(cap exhausted)", "p", "se");
+        let _ = writeln!(out, "\n  {:<LABEL$} {:>15}  {:>12}", "P(cap exhausted)", "p", "se");
         for g in &s.guarantors {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>11}  {:>8}",
+                "  {:<LABEL$} {:>15}  {:>12}",
                 format!("T{} {}", g.tier, g.name),
                 percent(g.p_cap_exhausted, 3),
                 percent(g.p_cap_exhausted_se, 3)
@@ -106,13 +104,13 @@ pub fn render(s: &Summary) -> String {
     if !s.tranches.is_empty() {
         let _ = writeln!(
             out,
-            "\n  {:<28} {:>11}  {:>8} {:>11} {:>11}",
+            "\n  {:<LABEL$} {:>15}  {:>12} {:>15} {:>15}",
             "tranche", "EL (bp)", "se", "P(loss)", "se"
         );
         for t in &s.tranches {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>11.4}  {:>8.4} {:>11} {:>11}",
+                "  {:<LABEL$} {:>15.4}  {:>12.4} {:>15} {:>15}",
                 t.name,
                 1e4 * t.expected_loss_frac,
                 1e4 * t.expected_loss_se / t.notional,
