@@ -1,15 +1,46 @@
-//! ipabs: Monte Carlo for IP asset-backed notes and IP pledge-loan programmes.
+//! # ipabs
+//!
+//! Monte Carlo for intellectual-property asset-backed notes and IP pledge-loan programmes.
+//!
+//! A [`model::Scenario`] (read and validated by [`scenario`]) describes a pool of firms, the
+//! tiers of guarantors that share its losses, a differential payment undertaker and the notes.
+//! [`plan::Plan`] compiles it for simulation; [`path::simulate_path`] draws one path of correlated
+//! defaults and runs it through the guarantor tiers ([`guarantee`]) and the note waterfall
+//! ([`waterfall`]); [`runner::simulate`] does that for many paths in parallel, reproducibly;
+//! [`stats`] summarises the per-path outputs and [`report`] writes `summary.json`.
+//!
+//! ```no_run
+//! use ipabs::{plan::Plan, report::summary::Summary, runner};
+//!
+//! let scenario = ipabs::scenario::load("scenarios/yuhang-2023.toml".as_ref())?;
+//! let plan = Plan::new(&scenario);
+//! let sim = runner::simulate(&plan, 100_000, 7, 0, &runner::Silent)?;
+//! let summary = Summary::new(&scenario, sim, String::new(), 0.0);
+//! println!("mean pool loss {}", summary.pool_loss.mean);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Architecture invariants
+//!
+//! 1. The core — [`model`], [`money`], [`schedule`], [`credit`], [`guarantee`], [`waterfall`],
+//!    [`plan`], [`path`], [`stats`] — does no I/O and knows no file format, thread or terminal.
+//!    Randomness enters only as a `&mut impl Rng` argument.
+//! 2. Only [`scenario`] knows the TOML format; only [`report`] knows `summary.json`.
+//! 3. The cash-flow rules are written once, generic over [`money::Amount`]: `f64` in the hot
+//!    loop, exact `Decimal` wherever money is shown line by line.
+//! 4. Only [`runner`] knows threads, blocks and generators; only [`cli`] knows argv, stdout, exit
+//!    codes and the working directory.
 
-pub mod model;
-pub mod scenario;
-pub mod stats;
+pub mod cli;
 pub mod credit;
 pub mod guarantee;
+pub mod model;
 pub mod money;
 pub mod path;
 pub mod plan;
-pub mod schedule;
-pub mod waterfall;
-pub mod runner;
 pub mod report;
-pub mod cli;
+pub mod runner;
+pub mod scenario;
+pub mod schedule;
+pub mod stats;
+pub mod waterfall;
