@@ -14,7 +14,7 @@
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
 use rand::Rng;
-use rand_distr::{Beta, ChiSquared, Distribution, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
 use crate::credit::{default_period, default_time};
 use crate::guarantee::{AllocationScratch, Missed, PartyState};
@@ -215,12 +215,12 @@ fn draw_defaults<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
         *z = normal(rng);
     }
     plan.loadings.apply(&s.z, &mut s.factors);
-    let scale = match plan.copula {
-        Copula::Gaussian => 1.0,
-        Copula::StudentT { dof } => {
-            let w: f64 = ChiSquared::new(dof).map(|c| c.sample(rng)).unwrap_or(dof);
+    let scale = match (plan.copula, &plan.mixing) {
+        (Copula::StudentT { dof }, Some(chi2)) => {
+            let w = chi2.sample(rng);
             if w > 0.0 { (dof / w).sqrt() } else { f64::MAX }
         }
+        _ => 1.0,
     };
 
     s.defaults.clear();
@@ -232,9 +232,10 @@ fn draw_defaults<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
             continue;
         }
         let period = default_period(y, &f.thresholds);
-        let rate = match plan.recovery.rate {
-            RecoveryRate::Fixed(r) => r,
-            RecoveryRate::Beta { a, b } => Beta::new(a, b).map(|d| d.sample(rng)).unwrap_or(0.0),
+        let rate = match (plan.recovery.rate, &plan.recovery_beta) {
+            (_, Some(beta)) => beta.sample(rng),
+            (RecoveryRate::Fixed(r), None) => r,
+            (RecoveryRate::Beta { .. }, None) => 0.0,
         };
         let claim = f.schedule.outstanding[(period - 1) as usize];
         let base = match f.appraised_value {

@@ -1,6 +1,8 @@
 //! The compiled form of a [`Scenario`] for the Monte Carlo hot loop: every schedule, threshold
 //! and loading precomputed once, in `f64`, in flat arrays.
 
+use rand_distr::{Beta, ChiSquared};
+
 use crate::credit::{Marginal, SectorLoadings, default_thresholds};
 use crate::guarantee::LossSharing;
 use crate::model::{Copula, Deal, OwnDefault, Recovery, RecoveryRate, Scenario};
@@ -62,6 +64,10 @@ pub struct Plan {
     pub periods: usize,
     pub copula: Copula,
     pub marginal: Marginal,
+    /// The mixing distribution `chi2(nu)` of the t copula; `None` under the Gaussian copula.
+    pub mixing: Option<ChiSquared<f64>>,
+    /// `Beta(a, b)` when recovery rates are drawn.
+    pub recovery_beta: Option<Beta<f64>>,
     pub loadings: SectorLoadings,
     pub firms: Vec<FirmPlan>,
     /// Total scheduled firm payments of each period.
@@ -110,6 +116,15 @@ impl Plan {
             deal,
             periods,
             copula: scenario.credit.copula,
+            // Parameters are validated (dof > 0, a > 0, b > 0), so construction succeeds.
+            mixing: match scenario.credit.copula {
+                Copula::StudentT { dof } => ChiSquared::new(dof).ok(),
+                Copula::Gaussian => None,
+            },
+            recovery_beta: match scenario.recovery.rate {
+                RecoveryRate::Beta { a, b } => Beta::new(a, b).ok(),
+                RecoveryRate::Fixed(_) => None,
+            },
             loadings: SectorLoadings::new(&scenario.credit.sector_correlation, scenario.credit.sectors.len()),
             pool_payment,
             pool_notional: f64::from_decimal(scenario.pool_notional()),
@@ -149,10 +164,5 @@ impl Plan {
     /// always has senior interest due.
     pub fn has_coverage(&self) -> bool {
         self.notes.tranches.first().is_some_and(|t| t.period_coupon > 0.0 && t.notional > 0.0)
-    }
-
-    /// Whether recovery rates are drawn (Beta) rather than fixed.
-    pub fn random_recovery(&self) -> bool {
-        matches!(self.recovery.rate, RecoveryRate::Beta { .. })
     }
 }
