@@ -74,18 +74,33 @@ impl fmt::Display for Lines<'_> {
     }
 }
 
-/// The 1-based `(line, column)` of byte `offset` in `text`; the column counts characters.
-/// Offsets past the end (or inside a character) are clamped to the nearest valid position.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// Where each line of a text starts, to turn byte offsets into lines and columns.
+pub(crate) struct LineIndex<'s> {
+    text: &'s str,
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+}
+
+impl<'s> LineIndex<'s> {
+    pub(crate) fn new(text: &'s str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
     }
-    let before = &text[..end];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+
+    /// The 1-based `(line, column)` of byte `offset`; the column counts characters. Offsets
+    /// past the end (or inside a character) are clamped to the nearest valid position.
+    pub(crate) fn locate(&self, offset: usize) -> (usize, usize) {
+        let mut end = offset.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        // `starts[0] == 0 <= end`, so the line is at least 1.
+        let line = self.starts.partition_point(|&start| start <= end);
+        let column = self.text[self.starts[line - 1]..end].chars().count() + 1;
+        (line, column)
+    }
 }
 
 #[cfg(test)]
@@ -95,14 +110,16 @@ mod tests {
     #[test]
     fn line_and_column_are_one_based() {
         let text = "a = 1\nbé = 2\n";
-        assert_eq!(line_column(text, 0), (1, 1));
-        assert_eq!(line_column(text, 4), (1, 5));
-        assert_eq!(line_column(text, 6), (2, 1));
+        let index = LineIndex::new(text);
+        let line_column = |offset| index.locate(offset);
+        assert_eq!(line_column(0), (1, 1));
+        assert_eq!(line_column(4), (1, 5));
+        assert_eq!(line_column(6), (2, 1));
         // "bé = " is 6 bytes but 5 characters.
-        assert_eq!(line_column(text, 12), (2, 6));
-        assert_eq!(line_column(text, 1000), (3, 1));
+        assert_eq!(line_column(12), (2, 6));
+        assert_eq!(line_column(1000), (3, 1));
         // Inside the two-byte 'é': clamped back to its start.
-        assert_eq!(line_column(text, 8), (2, 2));
+        assert_eq!(line_column(8), (2, 2));
     }
 
     #[test]

@@ -1073,3 +1073,72 @@ fn every_bad_scenario_file_reports_its_expected_problems() {
         }
     }
 }
+
+#[test]
+fn mutated_scenarios_never_panic() {
+    // A small deterministic generator (64-bit LCG) picks lines to drop, repeat or change.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(state >> 33).unwrap() % n
+    };
+    let values = [
+        "-1",
+        "0",
+        "1",
+        "1.5",
+        "nan",
+        "-inf",
+        "1e400",
+        "\"x\"",
+        "\"\"",
+        "[]",
+        "[[]]",
+        "{}",
+        "true",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "\"-0.00\"",
+        "[1, 2]",
+        "{ a = 1 }",
+        "1979-05-27",
+    ];
+    let lines: Vec<&str> = FULL.lines().collect();
+    for _ in 0..3000 {
+        let mut mutated: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        for _ in 0..1 + next(3) {
+            let at = next(mutated.len());
+            match next(4) {
+                0 => {
+                    mutated.remove(at);
+                }
+                1 => {
+                    let copy = mutated[at].clone();
+                    mutated.insert(at, copy);
+                }
+                _ => {
+                    if let Some((key, _)) = mutated[at].split_once(" = ") {
+                        mutated[at] = format!("{key} = {}", values[next(values.len())]);
+                    }
+                }
+            }
+            if mutated.is_empty() {
+                break;
+            }
+        }
+        let text = mutated.join("\n");
+        let outcome = std::panic::catch_unwind(|| parse("m.toml", &text, "m"));
+        match outcome {
+            Err(_) => panic!("panicked on:\n{text}"),
+            Ok(Err(e)) => {
+                assert!(!e.problems.is_empty());
+                for p in &e.problems {
+                    assert!(!p.message.is_empty() && !p.message.contains('\n'), "{p:?}");
+                }
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+}

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{Problem, line_column};
+use super::error::{LineIndex, Problem};
 
 /// A value of the spanned tree.
 pub(crate) type Node<'i> = Spanned<DeValue<'i>>;
@@ -28,8 +28,9 @@ pub(crate) type Node<'i> = Spanned<DeValue<'i>>;
 /// Collects the problems of one file.
 pub(crate) struct Ctx<'s> {
     text: &'s str,
-    /// Each problem with the byte offset it points at (for sorting into file order).
-    found: Vec<(usize, Problem)>,
+    /// Each problem with the byte offset it points at (`None`: no position), its key path and
+    /// message; lines and columns are worked out once, at the end.
+    found: Vec<(Option<usize>, String, String)>,
 }
 
 impl<'s> Ctx<'s> {
@@ -43,29 +44,13 @@ impl<'s> Ctx<'s> {
 
     /// Records that `key` is wrong at byte span `span`.
     pub(crate) fn report(&mut self, span: &Range<usize>, key: &str, message: impl Into<String>) {
-        let (line, column) = line_column(self.text, span.start);
-        self.found.push((
-            span.start,
-            Problem {
-                line: Some(line),
-                column: Some(column),
-                key: key.to_owned(),
-                message: message.into(),
-            },
-        ));
+        self.found
+            .push((Some(span.start), key.to_owned(), message.into()));
     }
 
     /// Records a problem that has no position (placed after all positioned ones).
     pub(crate) fn report_unplaced(&mut self, key: &str, message: impl Into<String>) {
-        self.found.push((
-            usize::MAX,
-            Problem {
-                line: None,
-                column: None,
-                key: key.to_owned(),
-                message: message.into(),
-            },
-        ));
+        self.found.push((None, key.to_owned(), message.into()));
     }
 
     /// Whether nothing has been reported so far.
@@ -75,8 +60,21 @@ impl<'s> Ctx<'s> {
 
     /// The problems in file order (problems at the same place keep the order they were found).
     pub(crate) fn into_problems(mut self) -> Vec<Problem> {
-        self.found.sort_by_key(|(offset, _)| *offset);
-        self.found.into_iter().map(|(_, p)| p).collect()
+        self.found
+            .sort_by_key(|(offset, _, _)| offset.unwrap_or(usize::MAX));
+        let index = LineIndex::new(self.text);
+        self.found
+            .into_iter()
+            .map(|(offset, key, message)| {
+                let place = offset.map(|offset| index.locate(offset));
+                Problem {
+                    line: place.map(|(line, _)| line),
+                    column: place.map(|(_, column)| column),
+                    key,
+                    message,
+                }
+            })
+            .collect()
     }
 }
 
@@ -155,7 +153,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// The value as an array; its items are named `path[i]`. `expected` describes the array in
-    /// the message when the value is something else (e.g. "an array of tables ([[firms]])").
+    /// the message when the value is something else (e.g. `"an array of tables ([[firms]])"`).
     pub(crate) fn array(&self, ctx: &mut Ctx<'_>, expected: &str) -> Option<Vec<Field<'a, 'i>>> {
         let DeValue::Array(items) = self.node.get_ref() else {
             self.wrong_type(ctx, expected);
@@ -411,16 +409,18 @@ pub(crate) const MAX_MONEY: Decimal = Decimal::from_parts(0xA764_0000, 0x0DE0_B6
 
 impl Money {
     fn parse(field: &Field<'_, '_>) -> Result<Decimal, String> {
-        let exact = |text: &str| {
-            Decimal::from_str_exact(text)
-                .map_err(|_| format!("{text} is outside the range of a money amount (28 significant digits)"))
-        };
         match field.node.get_ref() {
             DeValue::Integer(i) => integer(i)
                 .map(Decimal::from)
                 .ok_or_else(|| format!("integer {i} does not fit in 64 bits")),
             DeValue::Float(x) => match x.as_str().parse::<f64>() {
-                Ok(v) if v.is_finite() => exact(&v.to_string()),
+                // The shortest text that reads back as `v`, so 0.1 is exactly 0.1.
+                Ok(v) if v.is_finite() => Decimal::from_str_exact(&v.to_string()).map_err(|_| {
+                    format!(
+                        "{} cannot be held exactly as a money amount (at most 28 digits)",
+                        x.as_str()
+                    )
+                }),
                 _ => Err(format!("must be a finite number, got {}", x.as_str())),
             },
             DeValue::String(s) => Decimal::from_str_exact(s).map_err(|_| {

@@ -104,7 +104,6 @@ const COUNT: Count<u32> = Count::at_least(0);
 
 /// What later sections need to know from earlier ones (`None`: that part was wrong or absent,
 /// and checks depending on it are skipped).
-#[derive(Default)]
 struct Known {
     term_periods: Option<u32>,
     sectors: Option<Vec<String>>,
@@ -719,10 +718,7 @@ fn own_default(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, known: &Known) -> Option<Op
     if !t.has("annual_pd") {
         for key in ["sector", "asset_correlation"] {
             if let Some(f) = t.field(key) {
-                f.report(
-                    ctx,
-                    "only allowed together with annual_pd (the party's own default)",
-                );
+                f.report(ctx, "only allowed together with annual_pd (its own default)");
                 consistent = false;
             }
         }
