@@ -62,7 +62,7 @@
 //! | `parties[j].cap` | money | optional (absent = unlimited); >= 0 |
 //! | `parties[j].annual_pd` | number | optional own default (extension); in [0, 1) |
 //! | `parties[j].sector` | string | optional, only with `annual_pd`; one of `sectors` (absent: independent default) |
-//! | `parties[j].asset_correlation` | number | optional, only with `annual_pd` and `sector`; in [0, 1]; default the deal's |
+//! | `parties[j].asset_correlation` | number | optional, only with `annual_pd`; in [0, 1]; default the deal's (no effect without `sector`) |
 //! | `parties[j].firms` | strings | optional (absent = every firm); known firm ids, no repeats, at least one |
 //! | `parties[j].principal_only` | bool | default `false` |
 //! | `[undertaker]` | table | optional: `name` (default `"undertaker"`), `cap` (money >= 0, absent = unlimited), and `annual_pd`, `sector`, `asset_correlation` as for a party |

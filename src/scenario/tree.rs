@@ -122,6 +122,12 @@ impl<'a, 'i> Field<'a, 'i> {
         ctx.report(&self.span(), &self.path, message);
     }
 
+    /// The outcome of a rule about this value: the value, or `None` after reporting the rule's
+    /// message against this value.
+    pub(crate) fn check<T>(&self, ctx: &mut Ctx<'_>, outcome: Result<T, String>) -> Option<T> {
+        outcome.map_err(|message| self.report(ctx, message)).ok()
+    }
+
     /// Records that this value has the wrong type.
     pub(crate) fn wrong_type(&self, ctx: &mut Ctx<'_>, expected: &str) {
         let got = match self.node.get_ref() {

@@ -230,13 +230,8 @@ fn name(ctx: &mut Ctx<'_>, root: &Table<'_, '_>, default_name: &str) -> Option<S
         return Some(default_name.to_owned());
     };
     let name = field.read(ctx, &Text)?;
-    match validate::label(&name) {
-        Ok(()) => Some(name),
-        Err(message) => {
-            field.report(ctx, message);
-            None
-        }
-    }
+    let rule = validate::label(&name);
+    field.check(ctx, rule.map(|()| name))
 }
 
 /// `[deal]`: `(periods_per_year, term_periods)`.
@@ -246,13 +241,7 @@ fn deal(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> (Option<u32>, Option<u32>) 
     };
     let periods_per_year = t.required(ctx, "periods_per_year").and_then(|f| {
         let m = f.read(ctx, &COUNT)?;
-        match validate::periods_per_year(m) {
-            Ok(()) => Some(m),
-            Err(message) => {
-                f.report(ctx, message);
-                None
-            }
-        }
+        f.check(ctx, validate::periods_per_year(m).map(|()| m))
     });
     let term_periods = t.req(ctx, "term_periods", &Count::at_least(1));
     (periods_per_year, term_periods)
@@ -365,13 +354,8 @@ fn sector_correlation(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, n: Option<usize>) ->
     }
     let c = field.read(ctx, &CORRELATION)?;
     let n = n?;
-    match validate::common_correlation(c, n) {
-        Ok(()) => Some(validate::common_matrix(c, n)),
-        Err(message) => {
-            field.report(ctx, message);
-            None
-        }
-    }
+    let rule = validate::common_correlation(c, n).map(|()| validate::common_matrix(c, n));
+    field.check(ctx, rule)
 }
 
 /// A full sector correlation matrix `[[...], ...]`, row-major.
@@ -426,10 +410,7 @@ fn sector_matrix(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, n: Option<usize>) -> 
     if !faults.is_empty() {
         return None;
     }
-    if let Err(message) = validate::positive_semi_definite(&entries, size) {
-        field.report(ctx, message);
-        return None;
-    }
+    field.check(ctx, validate::positive_semi_definite(&entries, size))?;
     validate::symmetrise(&mut entries, size);
     Some(entries)
 }
@@ -573,13 +554,7 @@ fn firm(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, id: Option<String>, known: &Known)
 fn sector_ref(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, known: &Known) -> Option<usize> {
     let name = field.read(ctx, &Text)?;
     let sectors = known.sectors.as_ref()?;
-    match validate::lookup(&name, sectors, "sector") {
-        Ok(index) => Some(index),
-        Err(message) => {
-            field.report(ctx, message);
-            None
-        }
-    }
+    field.check(ctx, validate::lookup(&name, sectors, "sector"))
 }
 
 /// `amortisation` of a firm or tranche: `"bullet"` (default), `"level"` or one amount per
@@ -605,13 +580,8 @@ fn amortisation(
         DeValue::Array(_) => {
             let items = field.array(ctx, expected)?;
             let amounts = read_all(items.iter().map(|item| item.read(ctx, &Money::NonNegative)))?;
-            match validate::amortisation(&amounts, principal?, known.term_periods, what) {
-                Ok(()) => Some(Amortisation::Explicit(amounts)),
-                Err(message) => {
-                    field.report(ctx, message);
-                    None
-                }
-            }
+            let rule = validate::amortisation(&amounts, principal?, known.term_periods, what);
+            field.check(ctx, rule.map(|()| Amortisation::Explicit(amounts)))
         }
         _ => {
             field.wrong_type(ctx, expected);
@@ -655,13 +625,7 @@ fn parties(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, known: &Known) -> Option<Ve
     }
     let parties = read_all(items.iter().map(|item| party(ctx, item, known)))?;
     let shares: Vec<f64> = parties.iter().map(|p| p.share).collect();
-    match validate::shares(&shares) {
-        Ok(()) => Some(parties),
-        Err(message) => {
-            field.report(ctx, message);
-            None
-        }
-    }
+    field.check(ctx, validate::shares(&shares).map(|()| parties))
 }
 
 /// One party of a tier.
@@ -698,15 +662,17 @@ fn firm_refs(ctx: &mut Ctx<'_>, field: &Field<'_, '_>, known: &Known) -> Option<
     }
     let names = unique_names(ctx, &items, "firm id")?;
     let ids = known.firm_ids.as_ref()?;
-    read_all(names.iter().zip(&items).map(|(name, item)| {
-        validate::lookup(name, ids, "firm id")
-            .map_err(|message| item.report(ctx, message))
-            .ok()
-    }))
+    read_all(
+        names
+            .iter()
+            .zip(&items)
+            .map(|(name, item)| item.check(ctx, validate::lookup(name, ids, "firm id"))),
+    )
 }
 
 /// The optional own default of a party or the undertaker: `annual_pd`, with `sector` and
-/// `asset_correlation` (default: the deal's) only alongside it. `Some(None)`: no own default.
+/// `asset_correlation` (default: the deal's; the model ignores it without a sector) only
+/// alongside it. `Some(None)`: no own default.
 fn own_default(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, known: &Known) -> Option<Option<OwnDefault>> {
     let annual_pd = t.opt(ctx, "annual_pd", &PROBABILITY);
     let sector = match t.field("sector") {
@@ -722,14 +688,6 @@ fn own_default(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, known: &Known) -> Option<Op
                 consistent = false;
             }
         }
-    } else if !t.has("sector")
-        && let Some(f) = t.field("asset_correlation")
-    {
-        f.report(
-            ctx,
-            "only allowed together with sector (without one the default is independent)",
-        );
-        consistent = false;
     }
     let (annual_pd, sector, asset_correlation) = (annual_pd?, sector?, asset_correlation?);
     if !consistent {
