@@ -74,7 +74,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
@@ -121,8 +125,12 @@ fn available_memory() -> Option<u64> {
 }
 
 fn run(args: &RunArgs) -> Result<(), Failure> {
-    let bytes = std::fs::read(&args.scenario)
-        .map_err(|e| Failure(format!("{}: cannot read the scenario file: {e}", args.scenario.display())))?;
+    let bytes = std::fs::read(&args.scenario).map_err(|e| {
+        Failure(format!(
+            "{}: cannot read the scenario file: {e}",
+            args.scenario.display()
+        ))
+    })?;
     let mut scenario = scenario::load(&args.scenario)?;
     if let Some(p) = args.paths {
         if p == 0 {

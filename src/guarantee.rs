@@ -285,13 +285,8 @@ mod tests {
             }
         }
         fn period(&mut self, k: u32, missed: &mut [Missed<f64>]) -> f64 {
-            self.sharing.allocate(
-                k,
-                missed,
-                &mut self.states,
-                &mut self.paid_for,
-                &mut self.scratch,
-            )
+            self.sharing
+                .allocate(k, missed, &mut self.states, &mut self.paid_for, &mut self.scratch)
         }
     }
 
@@ -311,7 +306,11 @@ mod tests {
             },
         ];
         let mut run = Run::new(tiers, 1);
-        let mut m = [Missed { firm: 0, principal: 8.0, interest: 2.0 }];
+        let mut m = [Missed {
+            firm: 0,
+            principal: 8.0,
+            interest: 2.0,
+        }];
         let g = run.period(1, &mut m);
         assert!((g - 10.0).abs() < 1e-12);
         assert!((run.states[0].paid - 5.0).abs() < 1e-12);
@@ -320,7 +319,11 @@ mod tests {
         assert!((run.states[1].shortfall() - 5.0).abs() < 1e-12);
         // Next period another 10: district has 0.2 left, so 4.8 of its 5 falls to municipal with
         // the pass-through's 5: municipal owes 9.8 but has 2.8 left; 7.0 falls through.
-        let mut m = [Missed { firm: 0, principal: 8.0, interest: 2.0 }];
+        let mut m = [Missed {
+            firm: 0,
+            principal: 8.0,
+            interest: 2.0,
+        }];
         let g = run.period(2, &mut m);
         assert!((g - 3.0).abs() < 1e-12);
         assert!((m[0].principal + m[0].interest - 7.0).abs() < 1e-12);
@@ -343,8 +346,16 @@ mod tests {
         }];
         let mut run = Run::new(tiers, 2);
         let mut m = [
-            Missed { firm: 0, principal: 100.0, interest: 10.0 },
-            Missed { firm: 1, principal: 50.0, interest: 5.0 },
+            Missed {
+                firm: 0,
+                principal: 100.0,
+                interest: 10.0,
+            },
+            Missed {
+                firm: 1,
+                principal: 50.0,
+                interest: 5.0,
+            },
         ];
         let g = run.period(1, &mut m);
         assert!((g - 10.0).abs() < 1e-12, "20% of firm 1's principal 50");
@@ -371,10 +382,18 @@ mod tests {
         ];
         let mut run = Run::new(tiers, 1);
         run.states[0].defaulted_from = 2;
-        let mut m = [Missed { firm: 0, principal: 0.0, interest: 3.0 }];
+        let mut m = [Missed {
+            firm: 0,
+            principal: 0.0,
+            interest: 3.0,
+        }];
         run.period(1, &mut m);
         assert_eq!(run.states[0].paid, 3.0);
-        let mut m = [Missed { firm: 0, principal: 0.0, interest: 3.0 }];
+        let mut m = [Missed {
+            firm: 0,
+            principal: 0.0,
+            interest: 3.0,
+        }];
         run.period(2, &mut m);
         assert_eq!(run.states[0].paid, 3.0);
         assert_eq!(run.states[1].paid, 3.0);
@@ -385,7 +404,11 @@ mod tests {
     fn decimal_allocation_is_exact() {
         let tiers = vec![Tier {
             name: "t1".into(),
-            parties: vec![party("a", 0.4, None), party("b", 0.4, Some("30")), party("c", 0.2, Some("0"))],
+            parties: vec![
+                party("a", 0.4, None),
+                party("b", 0.4, Some("30")),
+                party("c", 0.2, Some("0")),
+            ],
         }];
         let sharing = LossSharing::<Decimal>::new(&tiers, 1);
         let mut states = vec![PartyState::new(0); 3];

@@ -295,8 +295,13 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         let paid = if s.missed.is_empty() {
             0.0
         } else {
-            plan.sharing
-                .allocate(k, &mut s.missed, &mut s.states, &mut s.paid_for, &mut s.allocation)
+            plan.sharing.allocate(
+                k,
+                &mut s.missed,
+                &mut s.states,
+                &mut s.paid_for,
+                &mut s.allocation,
+            )
         };
 
         let mut recovered_now = 0.0;
@@ -304,7 +309,9 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         for d in s.defaults.iter().filter(|d| d.recovery_period == k) {
             recovered_now += d.recovery;
             if plan.recovery.reimburse_guarantors {
-                reimbursed_now += plan.sharing.reimburse(d.firm, d.recovery, &mut s.states, &s.paid_for);
+                reimbursed_now += plan
+                    .sharing
+                    .reimburse(d.firm, d.recovery, &mut s.states, &s.paid_for);
             }
         }
 

@@ -46,7 +46,11 @@ impl OwnDefaultPlan {
             Some(s) => (Some(s), d.asset_correlation),
             None => (None, 0.0),
         };
-        let marginal = if sector.is_some() { marginal.clone() } else { Marginal::Gaussian };
+        let marginal = if sector.is_some() {
+            marginal.clone()
+        } else {
+            Marginal::Gaussian
+        };
         OwnDefaultPlan {
             sector,
             load: rho.sqrt(),
@@ -132,7 +136,11 @@ impl Plan {
             sharing: LossSharing::new(&scenario.tiers, firms.len()),
             party_defaults: scenario
                 .parties()
-                .map(|(_, p)| p.own_default.as_ref().map(|d| OwnDefaultPlan::new(d, &deal, &marginal)))
+                .map(|(_, p)| {
+                    p.own_default
+                        .as_ref()
+                        .map(|d| OwnDefaultPlan::new(d, &deal, &marginal))
+                })
                 .collect(),
             undertaker_default: scenario
                 .undertaker
@@ -163,6 +171,9 @@ impl Plan {
     /// Whether coupon coverage is defined: there is a senior tranche with a coupon, so period 1
     /// always has senior interest due.
     pub fn has_coverage(&self) -> bool {
-        self.notes.tranches.first().is_some_and(|t| t.period_coupon > 0.0 && t.notional > 0.0)
+        self.notes
+            .tranches
+            .first()
+            .is_some_and(|t| t.period_coupon > 0.0 && t.notional > 0.0)
     }
 }

@@ -26,7 +26,8 @@ pub const BLOCK_PATHS: u64 = 4096;
 pub type PathRng = Xoshiro256PlusPlus;
 
 /// Name of the generator, for manifests.
-pub const GENERATOR: &str = "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4";
+pub const GENERATOR: &str =
+    "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4";
 
 const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -57,7 +58,11 @@ pub enum RunError {
     Threads { threads: usize, reason: String },
     /// More paths than this machine can hold in memory.
     #[error("{paths} paths need about {needed_mib} MiB for per-path outputs; at most {max_paths} paths fit")]
-    TooLarge { paths: u64, needed_mib: u64, max_paths: u64 },
+    TooLarge {
+        paths: u64,
+        needed_mib: u64,
+        max_paths: u64,
+    },
 }
 
 /// Receives progress from the runner; every method defaults to doing nothing.
@@ -255,7 +260,14 @@ struct Block {
 }
 
 /// Simulates the paths of block `block` in order, handing each outcome to `sink`.
-fn run_block(plan: &Plan, seed: u64, block: u64, paths: u64, scratch: &mut Scratch, mut sink: impl FnMut(u64, &Scratch)) {
+fn run_block(
+    plan: &Plan,
+    seed: u64,
+    block: u64,
+    paths: u64,
+    scratch: &mut Scratch,
+    mut sink: impl FnMut(u64, &Scratch),
+) {
     let mut rng = block_rng(seed, block);
     let first = block * BLOCK_PATHS;
     let end = paths.min(first + BLOCK_PATHS);
@@ -279,7 +291,13 @@ pub fn replay(plan: &Plan, seed: u64, paths: u64, mut visit: impl FnMut(u64, &Sc
 }
 
 /// Simulates `paths` paths of `plan` from `seed` on `threads` threads (0: all cores).
-pub fn simulate(plan: &Plan, paths: u64, seed: u64, threads: usize, progress: &dyn Progress) -> Result<Simulation, RunError> {
+pub fn simulate(
+    plan: &Plan,
+    paths: u64,
+    seed: u64,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<Simulation, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -100,7 +100,11 @@ impl<A: Amount> TrancheSchedule<A> {
         for (k, p) in principal.iter().enumerate() {
             balance -= *p;
             // The final balance is zero by definition, whatever rounding the list carried.
-            scheduled_end_balance.push(if k + 1 == principal.len() { A::ZERO } else { balance.positive_part() });
+            scheduled_end_balance.push(if k + 1 == principal.len() {
+                A::ZERO
+            } else {
+                balance.positive_part()
+            });
         }
         TrancheSchedule {
             notional,

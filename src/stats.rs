@@ -300,11 +300,7 @@ fn std_dev_about(sorted: &[f64], mean: f64, min: f64, max: f64) -> f64 {
     }
     let halve = !(max - min).is_finite();
     let dev = |x: f64| {
-        if halve {
-            0.5 * x - 0.5 * mean
-        } else {
-            x - mean
-        }
+        if halve { 0.5 * x - 0.5 * mean } else { x - mean }
     };
     // Rounding is monotone, so the largest |deviation| is at one end.
     let largest = dev(min).abs().max(dev(max).abs());
@@ -371,9 +367,7 @@ fn parse_unit_decimal(q: &str) -> (u128, u128) {
     if int_part.is_empty() && frac_part.is_empty() {
         bad();
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit())
-        || !frac_part.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
         bad();
     }
     let frac_part = frac_part.trim_end_matches('0');
@@ -444,10 +438,7 @@ mod tests {
         // (2^64 - 1) / 2 = 2^63 - 0.5, whose ceiling is 2^63.
         assert_eq!(ceil_fraction_of("0.5", u64::MAX), 1 << 63);
         // (1 - 1e-18) (2^64 - 1) = 2^64 - 1 - 18.4467..., whose ceiling is 2^64 - 1 - 18.
-        assert_eq!(
-            ceil_fraction_of("0.999999999999999999", u64::MAX),
-            u64::MAX - 18
-        );
+        assert_eq!(ceil_fraction_of("0.999999999999999999", u64::MAX), u64::MAX - 18);
     }
 
     #[test]
@@ -634,9 +625,7 @@ mod tests {
 
     #[test]
     fn input_order_does_not_matter() {
-        let forward: Vec<f64> = (0..5000)
-            .map(|i| (f64::from(i) * 0.37).sin() * 1e6)
-            .collect();
+        let forward: Vec<f64> = (0..5000).map(|i| (f64::from(i) * 0.37).sin() * 1e6).collect();
         let mut a = forward.clone();
         let mut b: Vec<f64> = forward.into_iter().rev().collect();
         let da = Distribution::from_samples(&mut a);

@@ -134,7 +134,13 @@ impl<A: Amount> Notes<A> {
     }
 
     /// Pays period `period` (1-based) from `collections`; fills `out`.
-    pub fn pay_period(&self, period: u32, collections: A, state: &mut NotesState<A>, out: &mut PeriodNotes<A>) {
+    pub fn pay_period(
+        &self,
+        period: u32,
+        collections: A,
+        state: &mut NotesState<A>,
+        out: &mut PeriodNotes<A>,
+    ) {
         let k = (period - 1) as usize;
         out.collections = collections;
         let mut cash = state.cash + collections;
@@ -171,9 +177,13 @@ impl<A: Amount> Notes<A> {
                 Some(cap) => (cap - state.undertaker_drawn).positive_part(),
                 None => out.interest_due[0] + out.principal_due[0],
             };
-            let interest = (out.interest_due[0] - out.interest_paid[0]).positive_part().min_of(left);
+            let interest = (out.interest_due[0] - out.interest_paid[0])
+                .positive_part()
+                .min_of(left);
             left -= interest;
-            let principal = (out.principal_due[0] - out.principal_paid[0]).positive_part().min_of(left);
+            let principal = (out.principal_due[0] - out.principal_paid[0])
+                .positive_part()
+                .min_of(left);
             out.interest_paid[0] += interest;
             out.principal_paid[0] += principal;
             state.balance[0] -= principal;

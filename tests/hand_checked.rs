@@ -9,12 +9,27 @@ use serde_json::Value;
 /// Every statistic of a constant distribution equals the constant, with zero spread.
 fn assert_constant(s: &Value, path: &str, expect: f64) {
     let tol = 1e-9;
-    assert_close(&format!("{path}/mean"), num(s, &format!("{path}/mean")), expect, tol);
+    assert_close(
+        &format!("{path}/mean"),
+        num(s, &format!("{path}/mean")),
+        expect,
+        tol,
+    );
     assert_close(&format!("{path}/std"), num(s, &format!("{path}/std")), 0.0, tol);
     for q in ["0.5", "0.9", "0.95", "0.99", "0.995", "0.999"] {
-        assert_close(&format!("{path} q{q}"), num(s, &format!("{path}/quantiles/{q}")), expect, tol);
+        assert_close(
+            &format!("{path} q{q}"),
+            num(s, &format!("{path}/quantiles/{q}")),
+            expect,
+            tol,
+        );
     }
-    assert_close(&format!("{path}/es"), num(s, &format!("{path}/es_0.99")), expect, tol);
+    assert_close(
+        &format!("{path}/es"),
+        num(s, &format!("{path}/es_0.99")),
+        expect,
+        tol,
+    );
 }
 
 /// `tests/data/hand-note.toml`, quarterly, one year.
@@ -57,7 +72,12 @@ fn hand_note_deal() {
     assert_eq!(num(&s, "coupon_coverage/p_below_1"), 0.0);
     let t = &s["tranches"][0];
     assert_close("expected_loss", num(t, "expected_loss"), 150_000.0, 1e-9);
-    assert_close("expected_loss_frac", num(t, "expected_loss_frac"), 1.0 / 60.0, 1e-9);
+    assert_close(
+        "expected_loss_frac",
+        num(t, "expected_loss_frac"),
+        1.0 / 60.0,
+        1e-9,
+    );
     assert_eq!(num(t, "p_loss"), 1.0);
     assert_eq!(num(t, "p_interest_shortfall"), 0.0);
     assert_constant(t, "principal_loss", 150_000.0);

@@ -25,48 +25,71 @@ fn every_path_keeps_the_invariants() {
     let junior_notional: f64 = scenario.tranches[1].notional.try_into().unwrap_or(0.0);
     let mut seen = Seen::default();
 
-    replay(&plan, scenario.simulation.seed, scenario.simulation.paths, |i, s| {
-        let o = &s.outcome;
-        // Cash in (firm payments + guarantors + recoveries kept + undertaker) equals cash out
-        // (fees + interest + principal + residual).
-        let paid_out = o.fees_paid + o.interest_paid + o.principal_paid + o.residual;
-        assert!(
-            (o.collections - paid_out).abs() <= TOL,
-            "path {i}: cash in {} vs out {paid_out}",
-            o.collections
-        );
-        // Loss identities.
-        assert!((o.pool_loss - (o.missed - o.guarantor_paid - (o.recovered - o.reimbursed))).abs() <= TOL);
-        assert!(o.guarantor_paid <= o.missed + TOL, "path {i}: guarantors paid more than was missed");
-        assert!(o.reimbursed <= o.recovered + TOL && o.reimbursed <= o.guarantor_paid + TOL);
-        let total_paid: f64 = o.parties.iter().map(|p| p.payout).sum();
-        assert!((total_paid - o.guarantor_paid).abs() <= TOL);
-        // Caps and shares.
-        for (p, (po, party)) in o.parties.iter().zip(&parties).enumerate() {
-            if let Some(cap) = party.cap {
-                let cap: f64 = cap.try_into().unwrap();
-                assert!(po.payout <= cap * (1.0 + 1e-12) + TOL, "path {i}: party {p} paid {} over cap {cap}", po.payout);
+    replay(
+        &plan,
+        scenario.simulation.seed,
+        scenario.simulation.paths,
+        |i, s| {
+            let o = &s.outcome;
+            // Cash in (firm payments + guarantors + recoveries kept + undertaker) equals cash out
+            // (fees + interest + principal + residual).
+            let paid_out = o.fees_paid + o.interest_paid + o.principal_paid + o.residual;
+            assert!(
+                (o.collections - paid_out).abs() <= TOL,
+                "path {i}: cash in {} vs out {paid_out}",
+                o.collections
+            );
+            // Loss identities.
+            assert!(
+                (o.pool_loss - (o.missed - o.guarantor_paid - (o.recovered - o.reimbursed))).abs() <= TOL
+            );
+            assert!(
+                o.guarantor_paid <= o.missed + TOL,
+                "path {i}: guarantors paid more than was missed"
+            );
+            assert!(o.reimbursed <= o.recovered + TOL && o.reimbursed <= o.guarantor_paid + TOL);
+            let total_paid: f64 = o.parties.iter().map(|p| p.payout).sum();
+            assert!((total_paid - o.guarantor_paid).abs() <= TOL);
+            // Caps and shares.
+            for (p, (po, party)) in o.parties.iter().zip(&parties).enumerate() {
+                if let Some(cap) = party.cap {
+                    let cap: f64 = cap.try_into().unwrap();
+                    assert!(
+                        po.payout <= cap * (1.0 + 1e-12) + TOL,
+                        "path {i}: party {p} paid {} over cap {cap}",
+                        po.payout
+                    );
+                }
+                assert!(
+                    po.payout <= po.obligation + TOL,
+                    "path {i}: party {p} paid above its share"
+                );
+                assert!(po.net_payout >= -TOL && po.net_payout <= po.payout + TOL);
+                seen.cap_bound |= po.cap_exhausted;
             }
-            assert!(po.payout <= po.obligation + TOL, "path {i}: party {p} paid above its share");
-            assert!(po.net_payout >= -TOL && po.net_payout <= po.payout + TOL);
-            seen.cap_bound |= po.cap_exhausted;
-        }
-        // Seniority: both tranches are bullets, so any senior principal loss means the junior
-        // received no principal at all.
-        let (sr, jr) = (&o.tranches[0], &o.tranches[1]);
-        if sr.principal_loss > TOL {
-            assert!((jr.principal_loss - junior_notional).abs() <= TOL, "path {i}: junior repaid while senior lost");
-            seen.senior_loss = true;
-        }
-        if jr.principal_loss > TOL {
-            seen.junior_loss = true;
-        }
-        assert!(sr.principal_loss <= senior + TOL);
-        seen.undertaker |= o.undertaker_draw > 0.0;
-        seen.defaults |= o.defaults > 1;
-    });
+            // Seniority: both tranches are bullets, so any senior principal loss means the junior
+            // received no principal at all.
+            let (sr, jr) = (&o.tranches[0], &o.tranches[1]);
+            if sr.principal_loss > TOL {
+                assert!(
+                    (jr.principal_loss - junior_notional).abs() <= TOL,
+                    "path {i}: junior repaid while senior lost"
+                );
+                seen.senior_loss = true;
+            }
+            if jr.principal_loss > TOL {
+                seen.junior_loss = true;
+            }
+            assert!(sr.principal_loss <= senior + TOL);
+            seen.undertaker |= o.undertaker_draw > 0.0;
+            seen.defaults |= o.defaults > 1;
+        },
+    );
     // The scenario is stressed enough to exercise every branch checked above.
-    assert!(seen.cap_bound && seen.junior_loss && seen.undertaker && seen.defaults, "{seen:?}");
+    assert!(
+        seen.cap_bound && seen.junior_loss && seen.undertaker && seen.defaults,
+        "{seen:?}"
+    );
     assert!(seen.senior_loss, "no path reached the senior tranche: {seen:?}");
 }
 

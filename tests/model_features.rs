@@ -10,7 +10,14 @@ use ipabs::runner::{self, replay};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
 /// A pool of `n` identical one-period firms of 1,000,000 with no interest, written as TOML.
-fn pool(n: usize, pd: f64, credit: &str, recovery: &str, patents: &str, sector_of: impl Fn(usize) -> &'static str) -> String {
+fn pool(
+    n: usize,
+    pd: f64,
+    credit: &str,
+    recovery: &str,
+    patents: &str,
+    sector_of: impl Fn(usize) -> &'static str,
+) -> String {
     let mut s = format!(
         "[deal]\nperiods_per_year = 1\nterm_periods = 1\n[simulation]\npaths = 100000\nseed = 3\n[credit]\n{credit}\n{recovery}\n"
     );
@@ -50,17 +57,39 @@ fn p_no_default_gaussian(n: i32, p: f64, rho: f64) -> f64 {
 #[test]
 fn student_t_copula_keeps_marginal_pd_and_fattens_the_joint_tail() {
     let (n, pd) = (25usize, 0.04);
-    let t = parse(&pool(n, pd, "copula = \"t\"\ndof = 3\nasset_correlation = 0.25\nsectors = [\"a\"]", "", "", |_| "a"));
-    let g = parse(&pool(n, pd, "asset_correlation = 0.25\nsectors = [\"a\"]", "", "", |_| "a"));
+    let t = parse(&pool(
+        n,
+        pd,
+        "copula = \"t\"\ndof = 3\nasset_correlation = 0.25\nsectors = [\"a\"]",
+        "",
+        "",
+        |_| "a",
+    ));
+    let g = parse(&pool(
+        n,
+        pd,
+        "asset_correlation = 0.25\nsectors = [\"a\"]",
+        "",
+        "",
+        |_| "a",
+    ));
     let (st, sg) = (summary(&t), summary(&g));
     // E[defaults] = N p under either copula: the t marginal is used for the thresholds.
     for s in [&st, &sg] {
         let (m, se) = (s.defaults.mean, s.defaults.se_mean);
-        assert!((m - n as f64 * pd).abs() <= 4.0 * se, "mean defaults {m} (se {se})");
+        assert!(
+            (m - n as f64 * pd).abs() <= 4.0 * se,
+            "mean defaults {m} (se {se})"
+        );
     }
     // The t copula with 3 dof puts more mass on many joint defaults at the same correlation.
     let q = |s: &Summary| s.defaults.quantiles["0.999"];
-    assert!(q(&st) > q(&sg), "t 99.9% defaults {} vs Gaussian {}", q(&st), q(&sg));
+    assert!(
+        q(&st) > q(&sg),
+        "t 99.9% defaults {} vs Gaussian {}",
+        q(&st),
+        q(&sg)
+    );
 }
 
 #[test]
@@ -80,7 +109,10 @@ fn perfectly_correlated_sectors_act_as_one_factor() {
     let expect = p_no_default_gaussian(n as i32, pd, rho);
     let got = 1.0 - sum.p_any_default;
     let se = (expect * (1.0 - expect) / sum.paths as f64).sqrt();
-    assert!((got - expect).abs() <= 4.0 * se, "P(no default) {got} vs {expect} (se {se})");
+    assert!(
+        (got - expect).abs() <= 4.0 * se,
+        "P(no default) {got} vs {expect} (se {se})"
+    );
 }
 
 /// Mean recovery per default with the patent-value shock. With rate 1% of an appraised value
@@ -118,5 +150,8 @@ fn patent_value_shock_is_mean_one_without_wrong_way_risk() {
     assert!((m - 1.0).abs() <= 4.0 * se, "E[shock | default] = {m} (se {se})");
     // rho = 0.5: defaults happen when the sector factor is low, and so does the patent value.
     let (m_wrong, _) = recovery_per_default(0.5);
-    assert!(m_wrong < 1.0 - 10.0 * se, "wrong-way shock mean {m_wrong} should be well below 1");
+    assert!(
+        m_wrong < 1.0 - 10.0 * se,
+        "wrong-way shock mean {m_wrong} should be well below 1"
+    );
 }

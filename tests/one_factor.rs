@@ -44,19 +44,28 @@ fn homogeneous_pool_matches_closed_forms() {
     let mean = num(&s, "pool_loss/mean");
     let se = num(&s, "pool_loss/se_mean");
     assert!(se > 0.0);
-    assert!((mean - expect).abs() <= 4.0 * se, "mean loss {mean} vs {expect} (se {se})");
+    assert!(
+        (mean - expect).abs() <= 4.0 * se,
+        "mean loss {mean} vs {expect} (se {se})"
+    );
     // With no guarantors and no interest, the gross loss is the pool loss.
     assert_eq!(num(&s, "gross_default_loss/mean"), mean);
     // E[defaults] = N p.
     let d = num(&s, "defaults/mean");
     let d_se = num(&s, "defaults/se_mean");
-    assert!((d - f64::from(N) * P).abs() <= 4.0 * d_se, "defaults {d} (se {d_se})");
+    assert!(
+        (d - f64::from(N) * P).abs() <= 4.0 * d_se,
+        "defaults {d} (se {d_se})"
+    );
 
     // P(no default), with its binomial standard error.
     let q = p_no_default();
     let got = 1.0 - num(&s, "p_any_default");
     let q_se = (q * (1.0 - q) / n).sqrt();
-    assert!((got - q).abs() <= 4.0 * q_se, "P(no default) {got} vs quadrature {q} (se {q_se})");
+    assert!(
+        (got - q).abs() <= 4.0 * q_se,
+        "P(no default) {got} vs quadrature {q} (se {q_se})"
+    );
     // The correlation matters: independence would give (1 - p)^N, far outside the band.
     let independent = (1.0 - P).powi(N);
     assert!((independent - q).abs() > 10.0 * q_se);

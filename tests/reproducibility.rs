@@ -38,6 +38,10 @@ fn thread_count_does_not_change_results() {
     };
     assert_eq!(text("1"), text("8"));
 
-    let other = without_timing(run_summary(&scenario, &dir.path().join("seed"), &["--seed", "100"]));
+    let other = without_timing(run_summary(
+        &scenario,
+        &dir.path().join("seed"),
+        &["--seed", "100"],
+    ));
     assert_ne!(runs[0]["pool_loss"], other["pool_loss"]);
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Copula, Scenario};
+use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
 use crate::stats::{Distribution, Proportion};
@@ -183,6 +183,43 @@ pub struct Summary {
     pub threads: usize,
 }
 
+impl TrancheJson {
+    /// Tranche `j`'s figures; sorts its columns of `sim` in place.
+    fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
+        let n = sim.paths;
+        let notional = f64::from_decimal(t.notional);
+        let floor = 1e-9 * notional;
+        let (ci, cp) = (
+            sim.layout.tranche(j, TrancheColumn::InterestShortfall),
+            sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
+        );
+        // The total loss needs both columns in path order, before they are sorted.
+        let mut loss: Vec<f64> = sim.columns[ci]
+            .iter()
+            .zip(&sim.columns[cp])
+            .map(|(a, b)| a + b)
+            .collect();
+        let p_loss = proportion(count(&loss, |x| x > floor), n);
+        let p_interest = proportion(count(&sim.columns[ci], |x| x > floor), n);
+        let loss = DistributionJson::of(&mut loss);
+        TrancheJson {
+            name: t.name.clone(),
+            notional,
+            coupon: t.coupon,
+            expected_loss: loss.mean,
+            expected_loss_se: loss.se_mean,
+            expected_loss_frac: loss.mean / notional,
+            p_loss: p_loss.0,
+            p_loss_se: p_loss.1,
+            p_interest_shortfall: p_interest.0,
+            p_interest_shortfall_se: p_interest.1,
+            loss,
+            interest_shortfall: DistributionJson::of(&mut sim.columns[ci]),
+            principal_loss: DistributionJson::of(&mut sim.columns[cp]),
+        }
+    }
+}
+
 fn proportion(count: u64, n: u64) -> (f64, f64) {
     let p = Proportion::new(count, n);
     (p.p, p.se)
@@ -200,24 +237,7 @@ impl Summary {
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout;
 
-        // Probabilities first: they need the columns in path order for joint events.
         let p_any_default = proportion(count(sim.column(Column::Defaults), |d| d > 0.0), n);
-        let tranche_events: Vec<((f64, f64), (f64, f64), Vec<f64>)> = scenario
-            .tranches
-            .iter()
-            .enumerate()
-            .map(|(j, t)| {
-                let floor = 1e-9 * f64::from_decimal(t.notional);
-                let interest = &sim.columns[layout.tranche(j, TrancheColumn::InterestShortfall)];
-                let principal = &sim.columns[layout.tranche(j, TrancheColumn::PrincipalLoss)];
-                let loss: Vec<f64> = interest.iter().zip(principal).map(|(a, b)| a + b).collect();
-                (
-                    proportion(count(&loss, |x| x > floor), n),
-                    proportion(count(interest, |x| x > floor), n),
-                    loss,
-                )
-            })
-            .collect();
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = sim.column(Column::UndertakerDraw);
             let cap = u.cap.map(f64::from_decimal);
@@ -241,7 +261,10 @@ impl Summary {
             .enumerate()
             .map(|(p, (tier, party))| {
                 let col = |c| layout.party(p, c);
-                let exhausted = proportion(count(&sim.columns[col(PartyColumn::CapExhausted)], |x| x > 0.5), n);
+                let exhausted = proportion(
+                    count(&sim.columns[col(PartyColumn::CapExhausted)], |x| x > 0.5),
+                    n,
+                );
                 let called = proportion(count(&sim.columns[col(PartyColumn::Payout)], |x| x > 0.0), n);
                 GuarantorJson {
                     tier,
@@ -276,28 +299,7 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .zip(tranche_events)
-            .map(|((j, t), (p_loss, p_interest, mut loss))| {
-                let notional = f64::from_decimal(t.notional);
-                let loss = DistributionJson::of(&mut loss);
-                TrancheJson {
-                    name: t.name.clone(),
-                    notional,
-                    coupon: t.coupon,
-                    expected_loss: loss.mean,
-                    expected_loss_se: loss.se_mean,
-                    expected_loss_frac: loss.mean / notional,
-                    p_loss: p_loss.0,
-                    p_loss_se: p_loss.1,
-                    p_interest_shortfall: p_interest.0,
-                    p_interest_shortfall_se: p_interest.1,
-                    loss,
-                    interest_shortfall: DistributionJson::of(
-                        &mut sim.columns[layout.tranche(j, TrancheColumn::InterestShortfall)],
-                    ),
-                    principal_loss: DistributionJson::of(&mut sim.columns[layout.tranche(j, TrancheColumn::PrincipalLoss)]),
-                }
-            })
+            .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
             .collect();
 
         let pool_loss = DistributionJson::of(&mut sim.columns[layout.fixed(Column::PoolLoss)]);
@@ -318,7 +320,9 @@ impl Summary {
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: DistributionJson::of(&mut sim.columns[layout.fixed(Column::GuarantorShortfall)]),
+            guarantor_shortfall: DistributionJson::of(
+                &mut sim.columns[layout.fixed(Column::GuarantorShortfall)],
+            ),
             undertaker_draw: DistributionJson::of(&mut sim.columns[layout.fixed(Column::UndertakerDraw)]),
             undertaker,
             coupon_coverage,

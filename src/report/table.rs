@@ -90,7 +90,11 @@ pub fn render(s: &Summary) -> String {
         money_row(&mut out, "undertaker draw", &s.undertaker_draw);
     }
     if !s.guarantors.is_empty() {
-        let _ = writeln!(out, "\n  {:<LABEL$} {:>15}  {:>12}", "P(cap exhausted)", "p", "se");
+        let _ = writeln!(
+            out,
+            "\n  {:<LABEL$} {:>15}  {:>12}",
+            "P(cap exhausted)", "p", "se"
+        );
         for g in &s.guarantors {
             let _ = writeln!(
                 out,

@@ -28,7 +28,13 @@ pub fn ipabs(args: &[&str]) -> Output {
 
 /// Runs `ipabs run <scenario> --out <out> <extra...>`, asserts success, returns summary.json.
 pub fn run_summary(scenario: &Path, out: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"];
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let o = ipabs(&args);
     assert!(
@@ -57,5 +63,6 @@ pub fn num(v: &Value, path: &str) -> f64 {
             Err(_) => &cur[k],
         };
     }
-    cur.as_f64().unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
+    cur.as_f64()
+        .unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
 }
