@@ -17,6 +17,8 @@ use rust_decimal::Decimal;
 pub struct Scenario {
     /// The scenario's name (the file stem when the file gives none).
     pub name: String,
+    /// Free text describing the scenario, for reports.
+    pub description: Option<String>,
     /// Currency code used in reports, e.g. `"CNY"`.
     pub currency: String,
     pub deal: Deal,

@@ -159,6 +159,7 @@ pub struct AssumptionsJson {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub scenario: String,
+    pub description: Option<String>,
     pub currency: String,
     pub paths: u64,
     pub seed: u64,
@@ -307,6 +308,7 @@ impl Summary {
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
+            description: scenario.description.clone(),
             currency: scenario.currency.clone(),
             paths: n,
             seed: sim.seed,

@@ -29,7 +29,7 @@
 //! |---|---|---|
 //! | `name` | string | optional, default the file stem; no `/`, `\`, `..`, control characters, not `.` (it names the report folder) |
 //! | `currency` | string | default `"CNY"` |
-//! | `description` | string | optional free text (extension; checked, not used by the model) |
+//! | `description` | string | optional free text (extension; echoed in reports) |
 //! | `[deal] periods_per_year` | count | **required**; 1, 2, 4 or 12 |
 //! | `[deal] term_periods` | count | **required**; >= 1 |
 //! | `[simulation] paths` | count | **required**; >= 1 |

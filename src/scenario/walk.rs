@@ -143,7 +143,6 @@ pub(crate) fn scenario(
     let root = Table::root(ctx, root, ROOT_KEYS);
     let name = name(ctx, &root, default_name);
     let currency = root.or(ctx, "currency", &Text, "CNY".to_owned());
-    // Documentation only: checked, not kept.
     let description = root.opt(ctx, "description", &Text);
 
     let (periods_per_year, term_periods) = match root.required(ctx, "deal") {
@@ -197,12 +196,13 @@ pub(crate) fn scenario(
         _ => false,
     };
 
-    description?;
+    let description = description?;
     if !sizes_fit {
         return None;
     }
     Some(Scenario {
         name: name?,
+        description,
         currency: currency?,
         deal: Deal {
             periods_per_year: periods_per_year?,
