@@ -94,8 +94,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Loads a scenario; on failure the message shows each problem with its source line.
+fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
+    scenario::load(path).map_err(|e| match std::fs::read_to_string(path) {
+        Ok(text) => Failure(e.with_source(&text)),
+        Err(_) => Failure(e.to_string()),
+    })
+}
+
 fn validate(path: &Path) -> Result<(), Failure> {
-    let s = scenario::load(path)?;
+    let s = load(path)?;
     println!(
         "{}: ok ({} firms, {} tiers, {} tranches, {} paths)",
         path.display(),
@@ -131,7 +139,7 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
             args.scenario.display()
         ))
     })?;
-    let mut scenario = scenario::load(&args.scenario)?;
+    let mut scenario = load(&args.scenario)?;
     if let Some(p) = args.paths {
         if p == 0 {
             return Err(Failure("--paths: must be at least 1".into()));

@@ -50,6 +50,39 @@ pub struct ScenarioErrors {
     pub problems: Vec<Problem>,
 }
 
+impl ScenarioErrors {
+    /// The problems as [`Display`](fmt::Display) writes them, each followed by the offending line
+    /// of `source` (the file's text) with a caret under the column, for a terminal:
+    ///
+    /// ```text
+    /// deal.toml:7:20: deal.periods_per_year: must be one of 1, 2, 4 or 12, got 3
+    ///     7 | periods_per_year = 3
+    ///       |                    ^
+    /// ```
+    pub fn with_source(&self, source: &str) -> String {
+        let lines: Vec<&str> = source.lines().collect();
+        let mut out = String::new();
+        for problem in &self.problems {
+            out.push_str(&Lines::new(&self.file, std::slice::from_ref(problem)).to_string());
+            out.push('\n');
+            if let (Some(line), Some(column)) = (problem.line, problem.column)
+                && let Some(text) = lines.get(line.wrapping_sub(1))
+            {
+                let number = line.to_string();
+                let pad = " ".repeat(number.len());
+                out.push_str(&format!("    {number} | {text}\n"));
+                let caret: String = text
+                    .chars()
+                    .take(column.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                out.push_str(&format!("    {pad} | {caret}^\n"));
+            }
+        }
+        out
+    }
+}
+
 /// `Display` helper rendering the problems of one file, one per line.
 struct Lines<'a> {
     file: &'a str,
