@@ -236,6 +236,9 @@ pub struct Simulation {
     pub columns: Vec<Vec<f64>>,
     /// Per period: paths whose coverage in that period was below `1 - 1e-9`.
     pub coverage_below_one: Vec<u64>,
+    /// Per period: the coverage of each of the first [`coverage_sample_paths`] paths (`+inf` where
+    /// tranche 1 had no interest due), for per-period bands such as a fan chart.
+    pub coverage_sample: Vec<Vec<f64>>,
 }
 
 impl Simulation {
@@ -248,15 +251,34 @@ impl Simulation {
 /// Coverage below this counts as "below 1".
 pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 
-/// Bytes of per-path storage a run of `paths` paths needs (both copies held while merging).
+/// Bytes of per-path storage a run of `paths` paths needs: the output columns and the
+/// coverage sample, counted twice for the merge of block results.
 pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
     let per_path = Layout::of(plan).len() as u64 * 8;
-    paths.saturating_mul(per_path).saturating_mul(2)
+    let coverage = coverage_sample_paths(plan.periods, paths) * plan.periods as u64 * 8;
+    paths.saturating_mul(per_path).saturating_add(coverage).saturating_mul(2)
+}
+
+/// Most per-period coverage values kept per run (periods x paths), 128 MiB of `f64`.
+pub const COVERAGE_SAMPLE_VALUES: u64 = 16 << 20;
+
+/// How many paths' per-period coverage a run keeps: every path while `periods x paths` fits in
+/// [`COVERAGE_SAMPLE_VALUES`], otherwise the first whole blocks that fit (at least one block).
+/// The same paths whatever the thread count.
+pub fn coverage_sample_paths(periods: usize, paths: u64) -> u64 {
+    let fit = COVERAGE_SAMPLE_VALUES / (periods.max(1) as u64);
+    if paths <= fit {
+        paths
+    } else {
+        ((fit / BLOCK_PATHS).max(1) * BLOCK_PATHS).min(paths)
+    }
 }
 
 struct Block {
     columns: Vec<Vec<f64>>,
     coverage_below_one: Vec<u64>,
+    /// Per period, the block's paths' coverage if the block is in the sample, else empty.
+    coverage: Vec<Vec<f64>>,
 }
 
 /// Simulates the paths of block `block` in order, handing each outcome to `sink`.
@@ -306,6 +328,7 @@ pub fn simulate(
             reason: e.to_string(),
         })?;
     let layout = Layout::of(plan);
+    let sampled = coverage_sample_paths(plan.periods, paths);
     let blocks: Vec<Block> = pool.install(|| {
         (0..block_count(paths))
             .into_par_iter()
@@ -314,9 +337,11 @@ pub fn simulate(
                 |scratch, b| {
                     let first = b * BLOCK_PATHS;
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
+                    let keep = if first < sampled { len } else { 0 };
                     let mut block = Block {
                         columns: vec![vec![0.0; len]; layout.len()],
                         coverage_below_one: vec![0; plan.periods],
+                        coverage: vec![vec![0.0; keep]; plan.periods],
                     };
                     run_block(plan, seed, b, paths, scratch, |index, s| {
                         let row = (index - first) as usize;
@@ -324,6 +349,9 @@ pub fn simulate(
                         for (k, c) in s.outcome.coverage.iter().enumerate() {
                             if *c < COVERAGE_FLOOR {
                                 block.coverage_below_one[k] += 1;
+                            }
+                            if keep > 0 {
+                                block.coverage[k][row] = *c;
                             }
                         }
                     });
@@ -342,6 +370,16 @@ pub fn simulate(
             *t += c;
         }
     }
+    let coverage_sample = (0..plan.periods)
+        .map(|k| {
+            let mut v = Vec::with_capacity(sampled as usize);
+            for b in blocks.iter_mut() {
+                v.extend_from_slice(&b.coverage[k]);
+                b.coverage[k] = Vec::new();
+            }
+            v
+        })
+        .collect();
     let mut columns = Vec::with_capacity(layout.len());
     for c in 0..layout.len() {
         let mut col = Vec::with_capacity(paths as usize);
@@ -358,6 +396,7 @@ pub fn simulate(
         layout,
         columns,
         coverage_below_one,
+        coverage_sample,
     })
 }
 
@@ -374,6 +413,15 @@ mod tests {
         let (x, y, z) = (a.next_u64(), b.next_u64(), c.next_u64());
         assert!(x != y && x != z && y != z);
         assert_eq!(block_rng(7, 0).next_u64(), x);
+    }
+
+    #[test]
+    fn coverage_sample_is_whole_blocks() {
+        assert_eq!(coverage_sample_paths(4, 1_000_000), 1_000_000);
+        // 360 periods: 16Mi / 360 = 46,603 values per period -> 11 whole blocks.
+        assert_eq!(coverage_sample_paths(360, 1_000_000), 11 * BLOCK_PATHS);
+        assert_eq!(coverage_sample_paths(100_000_000, 10_000), BLOCK_PATHS);
+        assert_eq!(coverage_sample_paths(100_000_000, 100), 100);
     }
 
     #[test]
