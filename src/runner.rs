@@ -256,7 +256,10 @@ pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
     let per_path = Layout::of(plan).len() as u64 * 8;
     let coverage = coverage_sample_paths(plan.periods, paths) * plan.periods as u64 * 8;
-    paths.saturating_mul(per_path).saturating_add(coverage).saturating_mul(2)
+    paths
+        .saturating_mul(per_path)
+        .saturating_add(coverage)
+        .saturating_mul(2)
 }
 
 /// Most per-period coverage values kept per run (periods x paths), 128 MiB of `f64`.

@@ -1,45 +1,20 @@
-//! The command line: argument parsing, the human table on stdout, messages on stderr and exit
-//! codes. The only module that knows argv, the terminal and the working directory.
-//!
-//! Exit status: 0 on success; 2 for any error the user can fix (a bad scenario file, a bad flag,
-//! an output folder that cannot be written, a run too large for this machine).
+//! `ipabs run`: simulate a scenario and write its report folder.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use super::{Failure, load};
 use crate::plan::Plan;
 use crate::report::summary::Summary;
 use crate::report::{table, write_files};
 use crate::runner::{self, Progress, Silent};
-use crate::scenario;
-
-/// Monte Carlo for IP asset-backed notes and IP pledge-loan programmes.
-#[derive(Debug, Parser)]
-#[command(name = "ipabs", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Simulate a scenario and write summary.json into the report folder.
-    Run(RunArgs),
-    /// Load and check a scenario file only.
-    Validate {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-    },
-}
 
 #[derive(Debug, clap::Args)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
     /// Number of paths (overrides [simulation] paths).
@@ -59,62 +34,6 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// An error already phrased for the user.
-struct Failure(String);
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure(e.to_string())
-    }
-}
-
-/// Runs the command line and returns the process exit code.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let result = match cli.command {
-        Command::Run(args) => run(&args),
-        Command::Validate { scenario } => validate(&scenario),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(msg)) => {
-            eprintln!("{}", msg.trim_end());
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Loads a scenario; on failure the message shows each problem with its source line.
-fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
-    scenario::load(path).map_err(|e| match std::fs::read_to_string(path) {
-        Ok(text) => Failure(e.with_source(&text)),
-        Err(_) => Failure(e.to_string()),
-    })
-}
-
-fn validate(path: &Path) -> Result<(), Failure> {
-    let s = load(path)?;
-    println!(
-        "{}: ok ({} firms, {} tiers, {} tranches, {} paths)",
-        path.display(),
-        s.firms.len(),
-        s.tiers.len(),
-        s.tranches.len(),
-        s.simulation.paths
-    );
-    Ok(())
-}
-
 /// Progress on stderr as a bar, when stderr is a terminal.
 struct Bar(ProgressBar);
 
@@ -132,7 +51,7 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn run(args: &RunArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let bytes = std::fs::read(&args.scenario).map_err(|e| {
         Failure(format!(
             "{}: cannot read the scenario file: {e}",
