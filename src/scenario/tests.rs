@@ -599,58 +599,6 @@ fn load_reads_files_and_reports_io_errors() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// One `# expect: <key path> | <message fragment> | <line>` header of a bad scenario file.
-#[derive(Debug)]
-struct Expectation {
-    key: String,
-    fragment: String,
-    line: usize,
-}
-
-/// The expectations in the header comments of `text`.
-fn expectations(text: &str) -> Vec<Expectation> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("# expect:"))
-        .map(|rest| {
-            let parts: Vec<&str> = rest.split('|').map(str::trim).collect();
-            assert_eq!(parts.len(), 3, "bad expectation header: {rest:?}");
-            Expectation {
-                key: parts[0].to_owned(),
-                fragment: parts[1].to_owned(),
-                line: parts[2].parse().expect("line number"),
-            }
-        })
-        .collect()
-}
-
-#[test]
-fn every_bad_scenario_file_reports_its_expected_problems() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 20, "only {} bad scenario files", files.len());
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let expected = expectations(&text);
-        assert!(!expected.is_empty(), "{} has no # expect: header", path.display());
-        let errors = match super::load(&path) {
-            Ok(_) => panic!("{} loaded", path.display()),
-            Err(e) => e,
-        };
-        for x in &expected {
-            let hit = errors
-                .problems
-                .iter()
-                .any(|p| p.key == x.key && p.message.contains(&x.fragment) && p.line == Some(x.line));
-            assert!(hit, "{}: expected {x:?}, got:\n{errors}", path.display());
-        }
-    }
-}
-
 #[test]
 fn mutated_scenarios_never_panic() {
     // A small deterministic generator (64-bit LCG) picks lines to drop, repeat or change.
