@@ -39,16 +39,25 @@ pub fn percent(p: f64, decimals: usize) -> String {
 /// Width of the label column.
 const LABEL: usize = 34;
 
-fn money_row(out: &mut String, label: &str, d: &DistributionJson) {
+/// Decimals that show amounts of a pool of this size to about a millionth of it: none for a
+/// pool of a million or more, up to four for tiny (test) pools.
+pub fn money_decimals(pool_notional: f64) -> usize {
+    if pool_notional <= 0.0 {
+        return 2;
+    }
+    (6.0 - pool_notional.log10()).ceil().clamp(0.0, 4.0) as usize
+}
+
+fn money_row(out: &mut String, label: &str, d: &DistributionJson, decimals: usize) {
     let q = |k: &str| d.quantiles.get(k).copied().unwrap_or(0.0);
     let _ = writeln!(
         out,
         "  {label:<LABEL$} {:>15} ±{:>12} {:>15} {:>15} {:>15}",
-        grouped(d.mean, 0),
-        grouped(d.se_mean, 0),
-        grouped(q("0.99"), 0),
-        grouped(q("0.999"), 0),
-        grouped(d.es_99, 0),
+        grouped(d.mean, decimals),
+        grouped(d.se_mean, decimals),
+        grouped(q("0.99"), decimals),
+        grouped(q("0.999"), decimals),
+        grouped(d.es_99, decimals),
     );
 }
 
@@ -80,14 +89,15 @@ pub fn render(s: &Summary) -> String {
         "\n  {:<LABEL$} {:>15}  {:>12} {:>15} {:>15} {:>15}",
         s.currency, "mean", "se", "VaR 99%", "VaR 99.9%", "ES 99%"
     );
-    money_row(&mut out, "gross default loss", &s.gross_default_loss);
-    money_row(&mut out, "pool loss", &s.pool_loss);
-    money_row(&mut out, "guarantor shortfall", &s.guarantor_shortfall);
+    let dp = money_decimals(s.pool_notional);
+    money_row(&mut out, "gross default loss", &s.gross_default_loss, dp);
+    money_row(&mut out, "pool loss", &s.pool_loss, dp);
+    money_row(&mut out, "guarantor shortfall", &s.guarantor_shortfall, dp);
     for g in &s.guarantors {
-        money_row(&mut out, &format!("T{} {} payout", g.tier, g.name), &g.payout);
+        money_row(&mut out, &format!("T{} {} payout", g.tier, g.name), &g.payout, dp);
     }
     if s.undertaker.is_some() {
-        money_row(&mut out, "undertaker draw", &s.undertaker_draw);
+        money_row(&mut out, "undertaker draw", &s.undertaker_draw, dp);
     }
     if !s.guarantors.is_empty() {
         let _ = writeln!(
@@ -148,5 +158,8 @@ mod tests {
         assert_eq!(grouped(-1000.0, 0), "-1,000");
         assert_eq!(grouped(-0.001, 2), "0.00");
         assert_eq!(millions(133_000_000.0), "133.00");
+        assert_eq!(money_decimals(133e6), 0);
+        assert_eq!(money_decimals(52.0), 4);
+        assert_eq!(money_decimals(25_000.0), 2);
     }
 }
