@@ -107,6 +107,58 @@ pub struct PathOutcome {
 }
 
 impl PathOutcome {
+    /// Copies `other` into `self` without allocating (the vectors have equal lengths). The
+    /// full destructuring makes a new field a compile error here until it is copied too.
+    fn copy_from(&mut self, other: &PathOutcome) {
+        let PathOutcome {
+            missed,
+            guarantor_paid,
+            recovered,
+            reimbursed,
+            pool_loss,
+            gross_default_loss,
+            guarantor_shortfall,
+            defaults,
+            undertaker_draw,
+            undertaker_defaulted,
+            min_coverage,
+            coverage,
+            collections,
+            fees_paid,
+            interest_paid,
+            principal_paid,
+            residual,
+            parties,
+            tranches,
+        } = other;
+        self.coverage.copy_from_slice(coverage);
+        self.parties.copy_from_slice(parties);
+        self.tranches.copy_from_slice(tranches);
+        (self.missed, self.guarantor_paid, self.recovered, self.reimbursed) =
+            (*missed, *guarantor_paid, *recovered, *reimbursed);
+        (self.pool_loss, self.gross_default_loss, self.guarantor_shortfall) =
+            (*pool_loss, *gross_default_loss, *guarantor_shortfall);
+        (
+            self.defaults,
+            self.undertaker_draw,
+            self.undertaker_defaulted,
+            self.min_coverage,
+        ) = (*defaults, *undertaker_draw, *undertaker_defaulted, *min_coverage);
+        (
+            self.collections,
+            self.fees_paid,
+            self.interest_paid,
+            self.principal_paid,
+            self.residual,
+        ) = (
+            *collections,
+            *fees_paid,
+            *interest_paid,
+            *principal_paid,
+            *residual,
+        );
+    }
+
     fn new(plan: &Plan) -> Self {
         PathOutcome {
             missed: 0.0,
@@ -146,6 +198,8 @@ pub struct Scratch {
     period: PeriodNotes<f64>,
     /// The outcome of the last simulated path.
     pub outcome: PathOutcome,
+    /// The outcome of a path on which no firm defaults and the undertaker stands.
+    baseline: PathOutcome,
 }
 
 impl Scratch {
@@ -153,7 +207,7 @@ impl Scratch {
     pub fn new(plan: &Plan) -> Self {
         let n = plan.firms.len();
         let parties = plan.parties();
-        Scratch {
+        let mut scratch = Scratch {
             z: vec![0.0; plan.sectors()],
             factors: vec![0.0; plan.sectors()],
             defaults: Vec::with_capacity(n),
@@ -164,7 +218,21 @@ impl Scratch {
             notes: plan.notes.start(0),
             period: PeriodNotes::new(plan.tranches()),
             outcome: PathOutcome::new(plan),
-        }
+            baseline: PathOutcome::new(plan),
+        };
+        // The baseline: no firm defaults, no party or undertaker default.
+        scratch.defaults.clear();
+        scratch.states.iter_mut().for_each(|st| *st = PartyState::new(0));
+        plan.notes.restart(&mut scratch.notes, 0);
+        run_periods(plan, &mut scratch);
+        scratch.baseline.copy_from(&scratch.outcome);
+        scratch
+    }
+
+    /// The outcome every path shares on which no firm defaults and the undertaker does not
+    /// default (or is never drawn on such a path): see [`simulate_path`].
+    pub fn baseline(&self) -> &PathOutcome {
+        &self.baseline
     }
 
     /// The defaults of the last simulated path, in firm order.
@@ -204,9 +272,26 @@ fn own_default_period<R: Rng + ?Sized>(d: &OwnDefaultPlan, factors: &[f64], scal
 }
 
 /// Simulates one path of `plan`; the result is left in `scratch.outcome`.
-pub fn simulate_path<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) {
+///
+/// Returns `true` when the path is a *baseline* path: no firm defaulted and the undertaker's
+/// own default cannot matter (it stands, or the baseline never draws on it). Such a path's
+/// outcome equals [`Scratch::baseline`] except for the own-default flags, so the periods are not
+/// run again: the baseline is copied.
+pub fn simulate_path<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
     draw_defaults(plan, rng, scratch);
-    run_periods(plan, scratch);
+    let undertaker_defaulted = scratch.notes.undertaker_defaulted_from != 0;
+    let baseline =
+        scratch.defaults.is_empty() && (!undertaker_defaulted || scratch.baseline.undertaker_draw == 0.0);
+    if baseline {
+        scratch.outcome.copy_from(&scratch.baseline);
+        scratch.outcome.undertaker_defaulted = undertaker_defaulted;
+        for (po, st) in scratch.outcome.parties.iter_mut().zip(&scratch.states) {
+            po.defaulted = st.defaulted_from != 0;
+        }
+    } else {
+        run_periods(plan, scratch);
+    }
+    baseline
 }
 
 /// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.

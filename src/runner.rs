@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use crate::path::{PathOutcome, Scratch, simulate_path};
 use crate::plan::Plan;
+use crate::stats::Distribution;
 
 /// Paths per block (and per random stream).
 pub const BLOCK_PATHS: u64 = 4096;
@@ -187,8 +188,13 @@ impl Layout {
         out
     }
 
-    /// Writes `o` as row `row` of the column buffers `cols`.
-    fn record(&self, o: &PathOutcome, cols: &mut [Vec<f64>], row: usize) {
+    /// Appends `o` as a row of the column buffers `cols`.
+    fn push(&self, o: &PathOutcome, cols: &mut [Vec<f64>]) {
+        self.for_each_value(o, |c, v| cols[c].push(v));
+    }
+
+    /// Calls `f(column, value)` for every column of outcome `o`.
+    fn for_each_value(&self, o: &PathOutcome, mut f: impl FnMut(usize, f64)) {
         let fixed = [
             o.pool_loss,
             o.gross_default_loss,
@@ -203,7 +209,7 @@ impl Layout {
             o.reimbursed,
         ];
         for (c, v) in fixed.into_iter().enumerate() {
-            cols[c][row] = v;
+            f(c, v);
         }
         for (p, po) in o.parties.iter().enumerate() {
             let vals = [
@@ -214,25 +220,43 @@ impl Layout {
                 if po.cap_exhausted { 1.0 } else { 0.0 },
             ];
             for (c, v) in vals.into_iter().enumerate() {
-                cols[FIXED.len() + PARTY.len() * p + c][row] = v;
+                f(FIXED.len() + PARTY.len() * p + c, v);
             }
         }
         for (j, t) in o.tranches.iter().enumerate() {
             let base = self.tranche(j, TrancheColumn::InterestShortfall);
-            cols[base][row] = t.interest_shortfall;
-            cols[base + 1][row] = t.principal_loss;
+            f(base, t.interest_shortfall);
+            f(base + 1, t.principal_loss);
         }
+    }
+
+    /// The outcome `o` as one row of values, in column order.
+    fn row(&self, o: &PathOutcome) -> Vec<f64> {
+        let mut row = vec![0.0; self.len()];
+        self.for_each_value(o, |c, v| row[c] = v);
+        row
     }
 }
 
 /// Per-path outputs of a whole run, with the few counts that are not columns.
+///
+/// Most paths of a good deal see no default: they all share one outcome, the *baseline*, which
+/// is stored once with its count. Only the other paths are stored, as columns in path order
+/// (`stored[i]` is the path index of row `i`). [`Simulation::distribution`] and
+/// [`Simulation::count`] see all `paths` paths; [`Simulation::full_column`] expands one column.
 #[derive(Debug, Clone)]
 pub struct Simulation {
     pub paths: u64,
     pub seed: u64,
     pub threads: usize,
     pub layout: Layout,
-    /// One vector of `paths` values per column of `layout`, in path order.
+    /// The baseline outcome, one value per column.
+    pub baseline: Vec<f64>,
+    /// Number of baseline paths.
+    pub baseline_count: u64,
+    /// Path indices of the stored (non-baseline) paths, ascending.
+    pub stored: Vec<u64>,
+    /// One vector per column of `layout`, over the stored paths.
     pub columns: Vec<Vec<f64>>,
     /// Per period: paths whose coverage in that period was below `1 - 1e-9`.
     pub coverage_below_one: Vec<u64>,
@@ -242,21 +266,50 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// The samples of a fixed column.
-    pub fn column(&self, c: Column) -> &[f64] {
-        &self.columns[self.layout.fixed(c)]
+    /// Summary statistics of column `c` over all paths. Sorts that column's stored values in
+    /// place, so take any joint quantity of several columns (by row) before.
+    pub fn distribution(&mut self, c: usize) -> Distribution {
+        Distribution::with_baseline(&mut self.columns[c], self.baseline[c], self.baseline_count)
+    }
+
+    /// Number of paths whose value in column `c` satisfies `pred`.
+    pub fn count(&self, c: usize, pred: impl Fn(f64) -> bool) -> u64 {
+        let stored = self.columns[c].iter().filter(|&&x| pred(x)).count() as u64;
+        stored
+            + if pred(self.baseline[c]) {
+                self.baseline_count
+            } else {
+                0
+            }
+    }
+
+    /// Column `c` over every path, in path order.
+    pub fn full_column(&self, c: usize) -> Vec<f64> {
+        let mut out = vec![self.baseline[c]; self.paths as usize];
+        for (i, v) in self.stored.iter().zip(&self.columns[c]) {
+            out[*i as usize] = *v;
+        }
+        out
     }
 }
 
 /// Coverage below this counts as "below 1".
 pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 
-/// Bytes of per-path storage a run of `paths` paths needs: the output columns and the
-/// coverage sample, counted twice for the merge of block results.
+/// An estimate of the bytes of per-path storage a run of `paths` paths needs: the stored paths'
+/// columns and indices and the coverage sample, counted twice for the merge of block results.
+///
+/// The share of stored paths is estimated as `P(any default)` with independent firms,
+/// `1 - prod (1 - p_i)`, an upper bound for the positively correlated pools ipabs models (plus
+/// 1% for paths on which only the undertaker's default matters).
 pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
-    let per_path = Layout::of(plan).len() as u64 * 8;
+    let term = plan.deal.term_years();
+    let survive: f64 = plan.firms.iter().map(|f| (-f.hazard * term).exp()).product();
+    let share = ((1.0 - survive) + 0.01).min(1.0);
+    let per_path = (Layout::of(plan).len() as u64 + 1) * 8;
+    let stored = (paths as f64 * share).ceil() as u64;
     let coverage = coverage_sample_paths(plan.periods, paths) * plan.periods as u64 * 8;
-    paths
+    stored
         .saturating_mul(per_path)
         .saturating_add(coverage)
         .saturating_mul(2)
@@ -278,27 +331,30 @@ pub fn coverage_sample_paths(periods: usize, paths: u64) -> u64 {
 }
 
 struct Block {
+    stored: Vec<u64>,
     columns: Vec<Vec<f64>>,
+    baseline_count: u64,
     coverage_below_one: Vec<u64>,
     /// Per period, the block's paths' coverage if the block is in the sample, else empty.
     coverage: Vec<Vec<f64>>,
 }
 
-/// Simulates the paths of block `block` in order, handing each outcome to `sink`.
+/// Simulates the paths of block `block` in order, handing each path's index, buffers and
+/// whether it is a baseline path to `sink`.
 fn run_block(
     plan: &Plan,
     seed: u64,
     block: u64,
     paths: u64,
     scratch: &mut Scratch,
-    mut sink: impl FnMut(u64, &Scratch),
+    mut sink: impl FnMut(u64, &Scratch, bool),
 ) {
     let mut rng = block_rng(seed, block);
     let first = block * BLOCK_PATHS;
     let end = paths.min(first + BLOCK_PATHS);
     for index in first..end {
-        simulate_path(plan, &mut rng, scratch);
-        sink(index, scratch);
+        let baseline = simulate_path(plan, &mut rng, scratch);
+        sink(index, scratch, baseline);
     }
 }
 
@@ -311,7 +367,7 @@ fn block_count(paths: u64) -> u64 {
 pub fn replay(plan: &Plan, seed: u64, paths: u64, mut visit: impl FnMut(u64, &Scratch)) {
     let mut scratch = Scratch::new(plan);
     for b in 0..block_count(paths) {
-        run_block(plan, seed, b, paths, &mut scratch, &mut visit);
+        run_block(plan, seed, b, paths, &mut scratch, |i, s, _| visit(i, s));
     }
 }
 
@@ -342,19 +398,28 @@ pub fn simulate(
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
                     let keep = if first < sampled { len } else { 0 };
                     let mut block = Block {
-                        columns: vec![vec![0.0; len]; layout.len()],
+                        stored: Vec::new(),
+                        columns: vec![Vec::new(); layout.len()],
+                        baseline_count: 0,
                         coverage_below_one: vec![0; plan.periods],
                         coverage: vec![vec![0.0; keep]; plan.periods],
                     };
-                    run_block(plan, seed, b, paths, scratch, |index, s| {
+                    run_block(plan, seed, b, paths, scratch, |index, s, baseline| {
                         let row = (index - first) as usize;
-                        layout.record(&s.outcome, &mut block.columns, row);
+                        if keep > 0 {
+                            for (k, c) in s.outcome.coverage.iter().enumerate() {
+                                block.coverage[k][row] = *c;
+                            }
+                        }
+                        if baseline {
+                            block.baseline_count += 1;
+                            return;
+                        }
+                        block.stored.push(index);
+                        layout.push(&s.outcome, &mut block.columns);
                         for (k, c) in s.outcome.coverage.iter().enumerate() {
                             if *c < COVERAGE_FLOOR {
                                 block.coverage_below_one[k] += 1;
-                            }
-                            if keep > 0 {
-                                block.coverage[k][row] = *c;
                             }
                         }
                     });
@@ -367,11 +432,23 @@ pub fn simulate(
 
     // Merge in block order, freeing each block's column as it is copied.
     let mut blocks = blocks;
-    let mut coverage_below_one = vec![0u64; plan.periods];
+    let base = Scratch::new(plan);
+    let baseline_count: u64 = blocks.iter().map(|b| b.baseline_count).sum();
+    let mut coverage_below_one: Vec<u64> = base
+        .baseline()
+        .coverage
+        .iter()
+        .map(|c| if *c < COVERAGE_FLOOR { baseline_count } else { 0 })
+        .collect();
     for b in &blocks {
         for (t, c) in coverage_below_one.iter_mut().zip(&b.coverage_below_one) {
             *t += c;
         }
+    }
+    let stored_count: usize = blocks.iter().map(|b| b.stored.len()).sum();
+    let mut stored = Vec::with_capacity(stored_count);
+    for b in blocks.iter_mut() {
+        stored.append(&mut b.stored);
     }
     let coverage_sample = (0..plan.periods)
         .map(|k| {
@@ -385,7 +462,7 @@ pub fn simulate(
         .collect();
     let mut columns = Vec::with_capacity(layout.len());
     for c in 0..layout.len() {
-        let mut col = Vec::with_capacity(paths as usize);
+        let mut col = Vec::with_capacity(stored_count);
         for b in blocks.iter_mut() {
             col.extend_from_slice(&b.columns[c]);
             b.columns[c] = Vec::new();
@@ -397,6 +474,9 @@ pub fn simulate(
         seed,
         threads: pool.current_num_threads(),
         layout,
+        baseline: layout.row(base.baseline()),
+        baseline_count,
+        stored,
         columns,
         coverage_below_one,
         coverage_sample,

@@ -55,16 +55,27 @@ impl Distribution {
     /// Never panics. With no samples every number is 0 and `n = 0` (the quantile levels are
     /// still listed).
     pub fn from_samples(samples: &mut [f64]) -> Distribution {
+        Distribution::with_baseline(samples, 0.0, 0)
+    }
+
+    /// Summarises `samples` together with `count` more samples all equal to `baseline` (the
+    /// paths on which nothing happened share one outcome, which is stored once). Sorts
+    /// `samples` in place. Equal to [`Distribution::from_samples`] of the concatenation.
+    pub fn with_baseline(samples: &mut [f64], baseline: f64, count: u64) -> Distribution {
         samples.sort_unstable_by(f64::total_cmp);
-        Distribution::from_sorted(samples)
+        Distribution::from_runs(&Runs::new(samples, baseline, count))
     }
 
     /// Summarises samples that are already sorted ascending (as [`f64::total_cmp`] sorts them).
     ///
     /// Never panics; if `sorted` is not sorted the order statistics are meaningless.
     pub fn from_sorted(sorted: &[f64]) -> Distribution {
-        let n = sorted.len() as u64;
-        if sorted.is_empty() {
+        Distribution::from_runs(&Runs::new(sorted, 0.0, 0))
+    }
+
+    fn from_runs(r: &Runs<'_>) -> Distribution {
+        let n = r.n();
+        if n == 0 {
             return Distribution {
                 n: 0,
                 mean: 0.0,
@@ -76,16 +87,13 @@ impl Distribution {
                 es_99: 0.0,
             };
         }
-        let min = sorted[0];
-        let max = sorted[sorted.len() - 1];
-        let mean = clamp_to(mean(sorted), min, max);
-        let std = std_dev_about(sorted, mean, min, max);
+        let min = r.at(1);
+        let max = r.at(n);
+        let mean = clamp_to(r.mean(), min, max);
+        let std = r.std_dev_about(mean, min, max);
         let se_mean = std / (n as f64).sqrt();
-        let quantiles = QUANTILE_LEVELS
-            .iter()
-            .map(|&q| (q, quantile_sorted(sorted, q)))
-            .collect();
-        let es_99 = expected_shortfall_sorted(sorted, ES_LEVEL);
+        let quantiles = QUANTILE_LEVELS.iter().map(|&q| (q, r.quantile(q))).collect();
+        let es_99 = r.expected_shortfall(ES_LEVEL);
         Distribution {
             n,
             mean,
@@ -146,12 +154,7 @@ impl Proportion {
 /// # Panics
 /// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
 pub fn quantile_sorted(sorted: &[f64], q: &str) -> f64 {
-    let n = sorted.len() as u64;
-    if n == 0 {
-        return 0.0;
-    }
-    let k = ceil_fraction_of(q, n).clamp(1, n);
-    sorted[(k - 1) as usize]
+    Runs::new(sorted, 0.0, 0).quantile(q)
 }
 
 /// `ES_q` = mean of the largest `m = max(1, ceil((1 - q) n))` samples of samples sorted
@@ -160,13 +163,159 @@ pub fn quantile_sorted(sorted: &[f64], q: &str) -> f64 {
 /// # Panics
 /// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
 pub fn expected_shortfall_sorted(sorted: &[f64], q: &str) -> f64 {
-    let n = sorted.len() as u64;
-    if n == 0 {
-        return 0.0;
+    Runs::new(sorted, 0.0, 0).expected_shortfall(q)
+}
+
+/// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
+/// their place: `x(1) <= ... <= x(n)`, `n = sorted.len() + count`. Ranks are 1-based.
+struct Runs<'a> {
+    sorted: &'a [f64],
+    value: f64,
+    count: u64,
+    /// Number of entries of `sorted` below `value`: the copies occupy ranks
+    /// `split + 1 ..= split + count`.
+    split: usize,
+}
+
+impl<'a> Runs<'a> {
+    fn new(sorted: &'a [f64], value: f64, count: u64) -> Self {
+        let split = if count == 0 {
+            sorted.len()
+        } else {
+            sorted.partition_point(|x| x.total_cmp(&value).is_lt())
+        };
+        Runs {
+            sorted,
+            value,
+            count,
+            split,
+        }
     }
-    let m = ceil_complement_of(q, n).clamp(1, n) as usize;
-    let tail = &sorted[sorted.len() - m..];
-    clamp_to(mean(tail), tail[0], tail[m - 1])
+
+    fn n(&self) -> u64 {
+        self.sorted.len() as u64 + self.count
+    }
+
+    /// `x(k)` for `1 <= k <= n`.
+    fn at(&self, k: u64) -> f64 {
+        let i = k - 1;
+        let split = self.split as u64;
+        if i < split {
+            self.sorted[i as usize]
+        } else if i < split + self.count {
+            self.value
+        } else {
+            self.sorted[(i - self.count) as usize]
+        }
+    }
+
+    /// Compensated sum of `x(lo) + ... + x(hi)` (1-based, inclusive) and the number of terms.
+    fn sum_ranks(&self, lo: u64, hi: u64) -> CompensatedSum {
+        let mut acc = CompensatedSum::new();
+        if lo > hi {
+            return acc;
+        }
+        let split = self.split as u64;
+        // Below the copies.
+        let (a, b) = (lo, hi.min(split));
+        for k in a..=b {
+            acc.add(self.sorted[(k - 1) as usize]);
+        }
+        // The copies.
+        let (a, b) = (lo.max(split + 1), hi.min(split + self.count));
+        if a <= b {
+            acc.add(self.value * (b - a + 1) as f64);
+        }
+        // Above the copies.
+        let (a, b) = (lo.max(split + self.count + 1), hi);
+        for k in a..=b {
+            acc.add(self.sorted[(k - self.count - 1) as usize]);
+        }
+        acc
+    }
+
+    /// `sum x / n`, compensated. If the sum of finite samples would overflow, the samples are
+    /// summed scaled by `2^-64` (exact) and the mean scaled back.
+    fn mean(&self) -> f64 {
+        let n = self.n();
+        let nf = n as f64;
+        let total = self.sum_ranks(1, n).total();
+        if total.is_finite() || !self.sorted.iter().all(|x| x.is_finite()) || !self.value.is_finite() {
+            return total / nf;
+        }
+        let down = pow2(-64);
+        let mut acc = CompensatedSum::new();
+        for &x in self.sorted {
+            acc.add(x * down);
+        }
+        acc.add(self.value * down * self.count as f64);
+        (acc.total() / nf) * pow2(64)
+    }
+
+    /// `VaR_q = x(max(1, ceil(q n)))`; 0 when empty.
+    fn quantile(&self, q: &str) -> f64 {
+        let n = self.n();
+        if n == 0 {
+            return 0.0;
+        }
+        self.at(ceil_fraction_of(q, n).clamp(1, n))
+    }
+
+    /// `ES_q`: mean of the largest `m = max(1, ceil((1 - q) n))` samples; 0 when empty.
+    fn expected_shortfall(&self, q: &str) -> f64 {
+        let n = self.n();
+        if n == 0 {
+            return 0.0;
+        }
+        let m = ceil_complement_of(q, n).clamp(1, n);
+        let lo = n - m + 1;
+        clamp_to(self.sum_ranks(lo, n).total() / m as f64, self.at(lo), self.at(n))
+    }
+
+    /// Sample standard deviation about `mean`, with `n - 1`:
+    /// `sqrt( (S2 - S1^2 / n) / (n - 1) )` where `S1 = sum d(i)`, `S2 = sum d(i)^2`,
+    /// `d(i) = x(i) - mean` (the corrected two-pass formula; `S1` is 0 up to rounding). Both sums
+    /// are compensated; the copies of `value` contribute `count d` and `count d^2`.
+    ///
+    /// The deviations are scaled by a power of two near the largest one (exact) so the squares
+    /// can neither overflow nor underflow; if `max - min` itself overflows, the deviations are
+    /// taken halved. A variance that rounds below 0 is clamped to 0. Returns 0 when `n <= 1` or
+    /// when all samples are equal.
+    fn std_dev_about(&self, mean: f64, min: f64, max: f64) -> f64 {
+        let n = self.n();
+        if n < 2 || min == max {
+            return 0.0;
+        }
+        let halve = !(max - min).is_finite();
+        let dev = |x: f64| {
+            if halve { 0.5 * x - 0.5 * mean } else { x - mean }
+        };
+        // Rounding is monotone, so the largest |deviation| is at one end.
+        let largest = dev(min).abs().max(dev(max).abs());
+        if largest == 0.0 || largest.is_nan() {
+            return if largest == 0.0 { 0.0 } else { f64::NAN };
+        }
+        let exponent = binary_exponent(largest).clamp(-1022, 1022);
+        let down = pow2(-exponent);
+        let mut s1 = CompensatedSum::new();
+        let mut s2 = CompensatedSum::new();
+        for &x in self.sorted {
+            let d = dev(x) * down;
+            s1.add(d);
+            s2.add(d * d);
+        }
+        if self.count > 0 {
+            let d = dev(self.value) * down;
+            let c = self.count as f64;
+            s1.add(c * d);
+            s2.add(c * d * d);
+        }
+        let nf = n as f64;
+        let s1 = s1.total();
+        let variance = ((s2.total() - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
+        let std = variance.sqrt() * pow2(exponent);
+        if halve { std * 2.0 } else { std }
+    }
 }
 
 /// `ceil(q n)`, exactly, for a decimal string `q` in `[0, 1]` (e.g. `"0.995"`, read as
@@ -284,45 +433,6 @@ pub fn order_statistic_ci(n: u64, q: f64, z: f64) -> (u64, u64) {
     (lo.clamp(1, n), hi.clamp(1, n))
 }
 
-/// Sample standard deviation about `mean` of samples sorted ascending, with `n - 1`:
-/// `sqrt( (S2 - S1^2 / n) / (n - 1) )` where `S1 = sum d(i)`, `S2 = sum d(i)^2`,
-/// `d(i) = x(i) - mean` (the corrected two-pass formula; `S1` is 0 up to rounding). Both sums
-/// are compensated.
-///
-/// The deviations are scaled by a power of two near the largest one (exact) so the squares can
-/// neither overflow nor underflow; if `max - min` itself overflows, the deviations are taken
-/// halved. A variance that rounds below 0 is clamped to 0. Returns 0 when `n <= 1` or when all
-/// samples are equal.
-fn std_dev_about(sorted: &[f64], mean: f64, min: f64, max: f64) -> f64 {
-    let n = sorted.len();
-    if n < 2 || min == max {
-        return 0.0;
-    }
-    let halve = !(max - min).is_finite();
-    let dev = |x: f64| {
-        if halve { 0.5 * x - 0.5 * mean } else { x - mean }
-    };
-    // Rounding is monotone, so the largest |deviation| is at one end.
-    let largest = dev(min).abs().max(dev(max).abs());
-    if largest == 0.0 || largest.is_nan() {
-        return if largest == 0.0 { 0.0 } else { f64::NAN };
-    }
-    let exponent = binary_exponent(largest).clamp(-1022, 1022);
-    let down = pow2(-exponent);
-    let mut s1 = CompensatedSum::new();
-    let mut s2 = CompensatedSum::new();
-    for &x in sorted {
-        let d = dev(x) * down;
-        s1.add(d);
-        s2.add(d * d);
-    }
-    let nf = n as f64;
-    let s1 = s1.total();
-    let variance = ((s2.total() - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
-    let std = variance.sqrt() * pow2(exponent);
-    if halve { std * 2.0 } else { std }
-}
-
 /// `min(max(x, lo), hi)` without panicking on NaN (a NaN `x` is returned as is).
 fn clamp_to(x: f64, lo: f64, hi: f64) -> f64 {
     if x < lo {
@@ -410,6 +520,31 @@ mod tests {
             (actual - expected).abs() <= tol,
             "actual {actual:e}, expected {expected:e}"
         );
+    }
+
+    // ---- a baseline value with multiplicity ----
+
+    #[test]
+    fn baseline_copies_equal_the_concatenation() {
+        // 1..=1000 scrambled, plus 3000 copies of 0 (and, separately, of 500.5 and of 2000):
+        // every statistic equals the one of the explicit concatenation.
+        for baseline in [0.0, 500.5, 2000.0, -1.0] {
+            let stored = scrambled_one_to(1000);
+            let mut all = stored.clone();
+            all.extend(std::iter::repeat_n(baseline, 3000));
+            let whole = Distribution::from_samples(&mut all);
+            let mut part = stored.clone();
+            let split = Distribution::with_baseline(&mut part, baseline, 3000);
+            assert_eq!(split.n, whole.n);
+            assert_eq!(split.quantiles, whole.quantiles, "baseline {baseline}");
+            assert_eq!((split.min, split.max), (whole.min, whole.max));
+            assert_close(split.mean, whole.mean, 1e-14);
+            assert_close(split.std, whole.std, 1e-12);
+            assert_close(split.es_99, whole.es_99, 1e-14);
+        }
+        // Only copies: a constant distribution.
+        let d = Distribution::with_baseline(&mut [], 7.0, 10);
+        assert_eq!((d.mean, d.std, d.es_99, d.quantiles[5].1), (7.0, 0.0, 7.0, 7.0));
     }
 
     // ---- exact index arithmetic ----

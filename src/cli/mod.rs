@@ -6,6 +6,7 @@
 
 mod run;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -30,6 +31,13 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+/// Writes `text` to stdout. A closed pipe (`ipabs run … | head`) is not an error: the output
+/// files are already written, and the reader has what it wanted.
+pub(crate) fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// An error already phrased for the user.
@@ -61,7 +69,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(msg)) => {
-            eprintln!("{}", msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{}", msg.trim_end());
             ExitCode::from(2)
         }
     }
@@ -77,13 +85,13 @@ pub(crate) fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = load(path)?;
-    println!(
-        "{}: ok ({} firms, {} tiers, {} tranches, {} paths)",
+    say(&format!(
+        "{}: ok ({} firms, {} tiers, {} tranches, {} paths)\n",
         path.display(),
         s.firms.len(),
         s.tiers.len(),
         s.tranches.len(),
         s.simulation.paths
-    );
+    ));
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use super::{Failure, load};
+use super::{Failure, load, say};
 use crate::plan::Plan;
 use crate::report::summary::Summary;
 use crate::report::{table, write_files};
@@ -120,8 +120,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
 
     write_files(&out_dir, &[("summary.json", &summary.to_json())])?;
     if !args.quiet {
-        print!("{}", table::render(&summary));
-        println!("\nwrote {}", out_dir.join("summary.json").display());
+        say(&format!(
+            "{}\nwrote {}\n",
+            table::render(&summary),
+            out_dir.join("summary.json").display()
+        ));
     }
     Ok(())
 }

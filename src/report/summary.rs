@@ -30,10 +30,6 @@ pub struct DistributionJson {
 }
 
 impl DistributionJson {
-    fn of(samples: &mut [f64]) -> Self {
-        Self::from(&Distribution::from_samples(samples))
-    }
-
     /// The same distribution divided by `denominator` (for `_frac` fields).
     fn scaled(&self, denominator: f64) -> Self {
         let s = |x: f64| if denominator > 0.0 { x / denominator } else { 0.0 };
@@ -194,15 +190,25 @@ impl TrancheJson {
             sim.layout.tranche(j, TrancheColumn::InterestShortfall),
             sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
         );
-        // The total loss needs both columns in path order, before they are sorted.
+        // The total loss needs both columns row by row, before they are sorted.
         let mut loss: Vec<f64> = sim.columns[ci]
             .iter()
             .zip(&sim.columns[cp])
             .map(|(a, b)| a + b)
             .collect();
-        let p_loss = proportion(count(&loss, |x| x > floor), n);
-        let p_interest = proportion(count(&sim.columns[ci], |x| x > floor), n);
-        let loss = DistributionJson::of(&mut loss);
+        let baseline_loss = sim.baseline[ci] + sim.baseline[cp];
+        let baseline_lost = if baseline_loss > floor {
+            sim.baseline_count
+        } else {
+            0
+        };
+        let p_loss = proportion(count(&loss, |x| x > floor) + baseline_lost, n);
+        let p_interest = proportion(sim.count(ci, |x| x > floor), n);
+        let loss = DistributionJson::from(&Distribution::with_baseline(
+            &mut loss,
+            baseline_loss,
+            sim.baseline_count,
+        ));
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -215,8 +221,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: DistributionJson::of(&mut sim.columns[ci]),
-            principal_loss: DistributionJson::of(&mut sim.columns[cp]),
+            interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
+            principal_loss: DistributionJson::from(&sim.distribution(cp)),
         }
     }
 }
@@ -238,13 +244,13 @@ impl Summary {
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout;
 
-        let p_any_default = proportion(count(sim.column(Column::Defaults), |d| d > 0.0), n);
+        let p_any_default = proportion(sim.count(layout.fixed(Column::Defaults), |d| d > 0.0), n);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
-            let draws = sim.column(Column::UndertakerDraw);
+            let draws = layout.fixed(Column::UndertakerDraw);
             let cap = u.cap.map(f64::from_decimal);
-            let drawn = proportion(count(draws, |x| x > 0.0), n);
+            let drawn = proportion(sim.count(draws, |x| x > 0.0), n);
             let exhausted = match cap {
-                Some(c) => proportion(count(draws, |x| x >= c * (1.0 - 1e-12)), n),
+                Some(c) => proportion(sim.count(draws, |x| x >= c * (1.0 - 1e-12)), n),
                 None => (0.0, 0.0),
             };
             UndertakerJson {
@@ -262,19 +268,16 @@ impl Summary {
             .enumerate()
             .map(|(p, (tier, party))| {
                 let col = |c| layout.party(p, c);
-                let exhausted = proportion(
-                    count(&sim.columns[col(PartyColumn::CapExhausted)], |x| x > 0.5),
-                    n,
-                );
-                let called = proportion(count(&sim.columns[col(PartyColumn::Payout)], |x| x > 0.0), n);
+                let exhausted = proportion(sim.count(col(PartyColumn::CapExhausted), |x| x > 0.5), n);
+                let called = proportion(sim.count(col(PartyColumn::Payout), |x| x > 0.0), n);
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: DistributionJson::of(&mut sim.columns[col(PartyColumn::Payout)]),
-                    net_payout: DistributionJson::of(&mut sim.columns[col(PartyColumn::NetPayout)]),
-                    shortfall: DistributionJson::of(&mut sim.columns[col(PartyColumn::Shortfall)]),
+                    payout: DistributionJson::from(&sim.distribution(col(PartyColumn::Payout))),
+                    net_payout: DistributionJson::from(&sim.distribution(col(PartyColumn::NetPayout))),
+                    shortfall: DistributionJson::from(&sim.distribution(col(PartyColumn::Shortfall))),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -284,11 +287,11 @@ impl Summary {
             .collect();
 
         let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
-            let min = &mut sim.columns[layout.fixed(Column::MinCoverage)];
-            let below = proportion(count(min, |x| x < COVERAGE_FLOOR), n);
+            let min = layout.fixed(Column::MinCoverage);
+            let below = proportion(sim.count(min, |x| x < COVERAGE_FLOOR), n);
             let per: Vec<(f64, f64)> = sim.coverage_below_one.iter().map(|&c| proportion(c, n)).collect();
             CoverageJson {
-                min_ratio: DistributionJson::of(min),
+                min_ratio: DistributionJson::from(&sim.distribution(min)),
                 p_below_1: below.0,
                 p_below_1_se: below.1,
                 per_period_p_below_1: per.iter().map(|x| x.0).collect(),
@@ -303,8 +306,8 @@ impl Summary {
             .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
             .collect();
 
-        let pool_loss = DistributionJson::of(&mut sim.columns[layout.fixed(Column::PoolLoss)]);
-        let gross = DistributionJson::of(&mut sim.columns[layout.fixed(Column::GrossDefaultLoss)]);
+        let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));
+        let gross = DistributionJson::from(&sim.distribution(layout.fixed(Column::GrossDefaultLoss)));
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
@@ -318,14 +321,14 @@ impl Summary {
             pool_loss,
             gross_default_loss_frac: gross.scaled(pool_notional),
             gross_default_loss: gross,
-            defaults: DistributionJson::of(&mut sim.columns[layout.fixed(Column::Defaults)]),
+            defaults: DistributionJson::from(&sim.distribution(layout.fixed(Column::Defaults))),
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: DistributionJson::of(
-                &mut sim.columns[layout.fixed(Column::GuarantorShortfall)],
+            guarantor_shortfall: DistributionJson::from(
+                &sim.distribution(layout.fixed(Column::GuarantorShortfall)),
             ),
-            undertaker_draw: DistributionJson::of(&mut sim.columns[layout.fixed(Column::UndertakerDraw)]),
+            undertaker_draw: DistributionJson::from(&sim.distribution(layout.fixed(Column::UndertakerDraw))),
             undertaker,
             coupon_coverage,
             tranches,
