@@ -57,6 +57,9 @@ pub enum RunError {
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads { threads: usize, reason: String },
+    /// [`Progress::cancelled`] asked the run to stop.
+    #[error("interrupted")]
+    Cancelled,
     /// More paths than this machine can hold in memory.
     #[error("{paths} paths need about {needed_mib} MiB for per-path outputs; at most {max_paths} paths fit")]
     TooLarge {
@@ -66,10 +69,17 @@ pub enum RunError {
     },
 }
 
-/// Receives progress from the runner; every method defaults to doing nothing.
+/// Receives progress from the runner, and may ask it to stop; every method defaults to doing
+/// nothing.
 pub trait Progress: Sync {
     /// `paths` more paths are done.
     fn advance(&self, _paths: u64) {}
+
+    /// Whether the run should stop (checked before each block); a stopped run returns
+    /// [`RunError::Cancelled`].
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that reports nothing.
@@ -388,12 +398,15 @@ pub fn simulate(
         })?;
     let layout = Layout::of(plan);
     let sampled = coverage_sample_paths(plan.periods, paths);
-    let blocks: Vec<Block> = pool.install(|| {
+    let blocks: Option<Vec<Block>> = pool.install(|| {
         (0..block_count(paths))
             .into_par_iter()
             .map_init(
                 || Scratch::new(plan),
                 |scratch, b| {
+                    if progress.cancelled() {
+                        return None;
+                    }
                     let first = b * BLOCK_PATHS;
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
                     let keep = if first < sampled { len } else { 0 };
@@ -424,11 +437,14 @@ pub fn simulate(
                         }
                     });
                     progress.advance(len as u64);
-                    block
+                    Some(block)
                 },
             )
-            .collect()
+            .collect::<Option<Vec<Block>>>()
     });
+    let Some(blocks) = blocks else {
+        return Err(RunError::Cancelled);
+    };
 
     // Merge in block order, freeing each block's column as it is copied.
     let mut blocks = blocks;

@@ -9,6 +9,7 @@ mod run;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -40,13 +41,41 @@ pub(crate) fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// An error already phrased for the user.
-pub(crate) struct Failure(pub(crate) String);
+/// An error already phrased for the user, and the exit status it gives.
+pub(crate) struct Failure(pub(crate) String, pub(crate) u8);
+
+/// Exit status of an error the user can fix.
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl-C (128 + SIGINT).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure(e.to_string())
+        Failure(e.to_string(), EXIT_USAGE)
     }
+}
+
+impl Failure {
+    /// The failure after Ctrl-C: nothing was written.
+    pub(crate) fn interrupted() -> Failure {
+        Failure(
+            "interrupted: nothing was written, the report folder is as it was".into(),
+            EXIT_INTERRUPTED,
+        )
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C sets a flag that long work checks (between blocks of paths, before the report folder
+/// is replaced) instead of killing the process, so no half-written output is left behind.
+fn catch_interrupts() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+/// Whether Ctrl-C was pressed.
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Runs the command line and returns the process exit code.
@@ -62,15 +91,16 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    catch_interrupts();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(msg)) => {
+        Err(Failure(msg, code)) => {
             let _ = writeln!(std::io::stderr(), "{}", msg.trim_end());
-            ExitCode::from(2)
+            ExitCode::from(code)
         }
     }
 }
@@ -78,8 +108,8 @@ pub fn main() -> ExitCode {
 /// Loads a scenario; on failure the message shows each problem with its source line.
 pub(crate) fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
     scenario::load(path).map_err(|e| match std::fs::read_to_string(path) {
-        Ok(text) => Failure(e.with_source(&text)),
-        Err(_) => Failure(e.to_string()),
+        Ok(text) => Failure(e.with_source(&text), EXIT_USAGE),
+        Err(_) => Failure(e.to_string(), EXIT_USAGE),
     })
 }
 

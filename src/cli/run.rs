@@ -7,11 +7,11 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use super::{Failure, load, say};
+use super::{EXIT_USAGE, Failure, interrupted, load, say};
 use crate::plan::Plan;
 use crate::report::summary::Summary;
-use crate::report::{table, write_files};
-use crate::runner::{self, Progress, Silent};
+use crate::report::{WriteError, table, write_report};
+use crate::runner::{self, Progress};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
@@ -34,12 +34,18 @@ pub(crate) struct RunArgs {
     quiet: bool,
 }
 
-/// Progress on stderr as a bar, when stderr is a terminal.
-struct Bar(ProgressBar);
+/// Progress on stderr as a bar when stderr is a terminal; stops the run on Ctrl-C.
+struct Console(Option<ProgressBar>);
 
-impl Progress for Bar {
+impl Progress for Console {
     fn advance(&self, paths: u64) {
-        self.0.inc(paths);
+        if let Some(bar) = &self.0 {
+            bar.inc(paths);
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        interrupted()
     }
 }
 
@@ -53,15 +59,15 @@ fn available_memory() -> Option<u64> {
 
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let bytes = std::fs::read(&args.scenario).map_err(|e| {
-        Failure(format!(
-            "{}: cannot read the scenario file: {e}",
-            args.scenario.display()
-        ))
+        Failure(
+            format!("{}: cannot read the scenario file: {e}", args.scenario.display()),
+            EXIT_USAGE,
+        )
     })?;
     let mut scenario = load(&args.scenario)?;
     if let Some(p) = args.paths {
         if p == 0 {
-            return Err(Failure("--paths: must be at least 1".into()));
+            return Err(Failure("--paths: must be at least 1".into(), EXIT_USAGE));
         }
         scenario.simulation.paths = p;
     }
@@ -101,24 +107,27 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} paths ({per_sec}, eta {eta})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Some(Bar(pb))
+        Some(pb)
     } else {
         None
     };
-    let progress: &dyn Progress = match &bar {
-        Some(b) => b,
-        None => &Silent,
-    };
+    let console = Console(bar);
 
     let start = Instant::now();
-    let sim = runner::simulate(&plan, paths, scenario.simulation.seed, args.threads, progress)?;
-    if let Some(b) = &bar {
-        b.0.finish_and_clear();
+    let sim = match runner::simulate(&plan, paths, scenario.simulation.seed, args.threads, &console) {
+        Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
+        other => other?,
+    };
+    if let Some(bar) = &console.0 {
+        bar.finish_and_clear();
     }
     let sha = format!("{:x}", Sha256::digest(&bytes));
     let summary = Summary::new(&scenario, sim, sha, start.elapsed().as_secs_f64());
 
-    write_files(&out_dir, &[("summary.json", &summary.to_json())])?;
+    match write_report(&out_dir, &[("summary.json", &summary.to_json())], &interrupted) {
+        Err(WriteError::Interrupted) => return Err(Failure::interrupted()),
+        other => other?,
+    }
     if !args.quiet {
         say(&format!(
             "{}\nwrote {}\n",
