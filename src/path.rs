@@ -6,20 +6,22 @@
 //!
 //! 1. `S` standard normals `z` for the sector factors `Z = A z`;
 //! 2. under the t copula, one `W ~ chi2(nu)`;
-//! 3. for each firm in file order, one standard normal `eps_i`; if the firm defaults within the
-//!    term and recovery rates are Beta, its rate `~ Beta(a, b)` right after;
+//! 3. for each firm in file order, one standard normal `eps_i` and, when recovery rates are
+//!    drawn, one 64-bit key `k_i`; a defaulting firm's rate is then drawn from its own generator
+//!    `R::seed_from_u64(k_i)`, so each firm consumes the same draws whether or not the others
+//!    default (common random numbers across stress scenarios);
 //! 4. for each guarantor party with an own default (report order), one standard normal; then the
 //!    undertaker's, if it has an own default.
 //!
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
-use rand::Rng;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::credit::{default_period, default_time};
 use crate::guarantee::{AllocationScratch, Missed, PartyState};
-use crate::model::{Copula, RecoveryRate};
-use crate::plan::{OwnDefaultPlan, Plan};
+use crate::model::Copula;
+use crate::plan::{OwnDefaultPlan, Plan, RateDraw};
 use crate::waterfall::{NotesState, PeriodNotes};
 
 /// A firm that defaults within the term on this path.
@@ -258,6 +260,24 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
+/// A recovery rate drawn from the firm's own generator seeded with `key`.
+fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
+    match draw {
+        RateDraw::Fixed(r) => *r,
+        RateDraw::OrderStatistic { k, n } => {
+            let mut g = G::seed_from_u64(key);
+            let mut u = [0.0f64; RateDraw::MAX_UNIFORMS];
+            for x in u.iter_mut().take(*n) {
+                *x = g.random::<f64>();
+            }
+            let u = &mut u[..*n];
+            u.sort_unstable_by(f64::total_cmp);
+            u[k - 1]
+        }
+        RateDraw::Beta(beta) => beta.sample(&mut G::seed_from_u64(key)),
+    }
+}
+
 /// The default period (0: none) of a party or undertaker with its own default model.
 fn own_default_period<R: Rng + ?Sized>(d: &OwnDefaultPlan, factors: &[f64], scale: f64, rng: &mut R) -> u32 {
     let eta = normal(rng);
@@ -277,7 +297,7 @@ fn own_default_period<R: Rng + ?Sized>(d: &OwnDefaultPlan, factors: &[f64], scal
 /// own default cannot matter (it stands, or the baseline never draws on it). Such a path's
 /// outcome equals [`Scratch::baseline`] except for the own-default flags, so the periods are not
 /// run again: the baseline is copied.
-pub fn simulate_path<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
+pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
     draw_defaults(plan, rng, scratch);
     let undertaker_defaulted = scratch.notes.undertaker_defaulted_from != 0;
     let baseline =
@@ -295,7 +315,7 @@ pub fn simulate_path<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, scratch: &mut Sc
 }
 
 /// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
-fn draw_defaults<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
+fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     for z in s.z.iter_mut() {
         *z = normal(rng);
     }
@@ -310,18 +330,16 @@ fn draw_defaults<R: Rng + ?Sized>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
 
     s.defaults.clear();
     let term = plan.deal.term_periods;
+    let random_rate = plan.recovery_rate.is_random();
     for (i, f) in plan.firms.iter().enumerate() {
         let eps = normal(rng);
         let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
+        let key = if random_rate { rng.next_u64() } else { 0 };
         if y > f.last_threshold {
             continue;
         }
         let period = default_period(y, &f.thresholds);
-        let rate = match (plan.recovery.rate, &plan.recovery_beta) {
-            (_, Some(beta)) => beta.sample(rng),
-            (RecoveryRate::Fixed(r), None) => r,
-            (RecoveryRate::Beta { .. }, None) => 0.0,
-        };
+        let rate = draw_rate::<R>(&plan.recovery_rate, key);
         let claim = f.schedule.outstanding[(period - 1) as usize];
         let base = match f.appraised_value {
             Some(v) => match plan.recovery.value_vol {
@@ -453,5 +471,42 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         for p in 0..s.states.len() {
             s.paid_for[p * n + d.firm] = 0.0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::Xoshiro256PlusPlus;
+    use statrs::distribution::{Beta as BetaDist, ContinuousCDF};
+
+    #[test]
+    fn order_statistic_rates_are_beta_distributed() {
+        // Beta(2, 3) as the 2nd smallest of 4 uniforms: mean 2/5, variance 6 / (25 * 6) = 0.04,
+        // and P(X <= x) equal to the regularised incomplete beta function.
+        let draw = RateDraw::OrderStatistic { k: 2, n: 4 };
+        let mut keys = Xoshiro256PlusPlus::seed_from_u64(1);
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n)
+            .map(|_| draw_rate::<Xoshiro256PlusPlus>(&draw, keys.next_u64()))
+            .collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let se = (0.04f64 / n as f64).sqrt();
+        assert!((mean - 0.4).abs() < 4.0 * se, "mean {mean}");
+        let cdf = BetaDist::new(2.0, 3.0).unwrap();
+        for x in [0.1, 0.3, 0.5, 0.8] {
+            let p = cdf.cdf(x);
+            let got = xs.iter().filter(|&&v| v <= x).count() as f64 / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!((got - p).abs() < 4.0 * se, "P(X <= {x}) = {got}, expected {p}");
+        }
+    }
+
+    #[test]
+    fn the_same_key_gives_the_same_rate() {
+        let draw = RateDraw::OrderStatistic { k: 1, n: 5 };
+        let a = draw_rate::<Xoshiro256PlusPlus>(&draw, 42);
+        assert_eq!(a, draw_rate::<Xoshiro256PlusPlus>(&draw, 42));
+        assert_ne!(a, draw_rate::<Xoshiro256PlusPlus>(&draw, 43));
     }
 }

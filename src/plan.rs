@@ -60,6 +60,49 @@ impl OwnDefaultPlan {
     }
 }
 
+/// How a recovery rate is obtained, compiled from [`RecoveryRate`].
+#[derive(Debug, Clone)]
+pub enum RateDraw {
+    /// A fixed rate; nothing is drawn.
+    Fixed(f64),
+    /// `Beta(a, b)` with integer `a, b` and `a + b - 1 <= 16`: the `a`-th smallest of
+    /// `n = a + b - 1` independent uniforms, which is exactly `Beta(a, b)` distributed (and far
+    /// cheaper than the general sampler).
+    OrderStatistic { k: usize, n: usize },
+    /// Any other `Beta(a, b)`: `rand_distr`'s sampler.
+    Beta(Beta<f64>),
+}
+
+impl RateDraw {
+    /// Most uniforms [`RateDraw::OrderStatistic`] uses.
+    pub const MAX_UNIFORMS: usize = 16;
+
+    fn new(rate: RecoveryRate) -> Self {
+        match rate {
+            RecoveryRate::Fixed(r) => RateDraw::Fixed(r),
+            RecoveryRate::Beta { a, b } => {
+                let integer = |x: f64| x.fract() == 0.0 && x >= 1.0 && x <= Self::MAX_UNIFORMS as f64;
+                if integer(a) && integer(b) && a + b - 1.0 <= Self::MAX_UNIFORMS as f64 {
+                    RateDraw::OrderStatistic {
+                        k: a as usize,
+                        n: (a + b - 1.0) as usize,
+                    }
+                } else {
+                    // a, b > 0 is validated, so construction succeeds.
+                    Beta::new(a, b)
+                        .map(RateDraw::Beta)
+                        .unwrap_or(RateDraw::Fixed(a / (a + b)))
+                }
+            }
+        }
+    }
+
+    /// Whether a rate is drawn at all.
+    pub fn is_random(&self) -> bool {
+        !matches!(self, RateDraw::Fixed(_))
+    }
+}
+
 /// A scenario compiled for simulation.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -70,8 +113,8 @@ pub struct Plan {
     pub marginal: Marginal,
     /// The mixing distribution `chi2(nu)` of the t copula; `None` under the Gaussian copula.
     pub mixing: Option<ChiSquared<f64>>,
-    /// `Beta(a, b)` when recovery rates are drawn.
-    pub recovery_beta: Option<Beta<f64>>,
+    /// How a defaulting firm's recovery rate is obtained.
+    pub recovery_rate: RateDraw,
     pub loadings: SectorLoadings,
     pub firms: Vec<FirmPlan>,
     /// Total scheduled firm payments of each period.
@@ -125,10 +168,7 @@ impl Plan {
                 Copula::StudentT { dof } => ChiSquared::new(dof).ok(),
                 Copula::Gaussian => None,
             },
-            recovery_beta: match scenario.recovery.rate {
-                RecoveryRate::Beta { a, b } => Beta::new(a, b).ok(),
-                RecoveryRate::Fixed(_) => None,
-            },
+            recovery_rate: RateDraw::new(scenario.recovery.rate),
             loadings: SectorLoadings::new(&scenario.credit.sector_correlation, scenario.credit.sectors.len()),
             pool_payment,
             pool_notional: f64::from_decimal(scenario.pool_notional()),
