@@ -324,10 +324,10 @@ fn check_invariants(s: &Scenario) {
             assert!(t.interest_shortfall >= 0.0);
         }
         if bullets {
-            for j in 1..o.tranches.len() {
-                if o.tranches[j - 1].principal_loss > tol {
+            for (pair, junior_notional) in o.tranches.windows(2).zip(&notionals[1..]) {
+                if pair[0].principal_loss > tol {
                     assert!(
-                        (o.tranches[j].principal_loss - notionals[j]).abs() <= tol,
+                        (pair[1].principal_loss - junior_notional).abs() <= tol,
                         "path {i}: seniority"
                     );
                 }
