@@ -324,7 +324,7 @@ fn check_invariants(s: &Scenario) {
             assert!(t.interest_shortfall >= 0.0);
         }
         if bullets {
-            for (pair, junior_notional) in o.tranches.windows(2).zip(&notionals[1..]) {
+            for (pair, junior_notional) in o.tranches.windows(2).zip(notionals.iter().skip(1)) {
                 if pair[0].principal_loss > tol {
                     assert!(
                         (pair[1].principal_loss - junior_notional).abs() <= tol,
