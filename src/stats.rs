@@ -11,7 +11,14 @@
 //! * `ES_q` = mean of the largest `m = max(1, ceil((1 - q) n))` samples;
 //! * `std = sqrt( sum (x(i) - mean)^2 / (n - 1) )`, and `std = 0` when `n = 1`;
 //! * `se_mean = std / sqrt(n)`;
-//! * a proportion `p = count / n` has standard error `sqrt(p (1 - p) / n)`.
+//! * a proportion `p = count / n` has standard error `sqrt(p (1 - p) / n)`;
+//! * the 95% confidence interval of `VaR_q` is `[x(lo), x(hi)]` with the ranks of
+//!   [`order_statistic_ci`] at `z = 1.959964` (distribution-free: the number of samples below
+//!   the true quantile is binomial(n, q));
+//! * the standard error of `ES_q` is `sqrt((s_m^2 + q (ES_q - VaR_q)^2) / m)`, `s_m^2` the
+//!   sample variance (`m - 1`) of the `m` largest samples (Manistre & Hancock 2005, "Variance of
+//!   the CTE estimator", *North American Actuarial Journal* 9(2), eq. 7: the tail variance
+//!   plus the uncertainty of where the tail starts).
 //!
 //! `ceil(q n)` and `ceil((1 - q) n)` are computed exactly in integers from the decimal string of
 //! `q`: `"0.99"` is `99 / 100`, so for `n = 200000` the ES at 0.99 averages the top 2,000
@@ -47,6 +54,10 @@ pub struct Distribution {
     pub quantiles: Vec<(&'static str, f64)>,
     /// `ES_q` at `q =` [`ES_LEVEL`].
     pub es_99: f64,
+    /// `(q, lo, hi)`: the 95% order-statistic interval of `VaR_q` for every reported level.
+    pub quantiles_ci: Vec<(&'static str, f64, f64)>,
+    /// Standard error of `es_99` (see the module docs).
+    pub es_99_se: f64,
 }
 
 impl Distribution {
@@ -74,6 +85,8 @@ impl Distribution {
                 max: 0.0,
                 quantiles: QUANTILE_LEVELS.iter().map(|&q| (q, 0.0)).collect(),
                 es_99: 0.0,
+                quantiles_ci: QUANTILE_LEVELS.iter().map(|&q| (q, 0.0, 0.0)).collect(),
+                es_99_se: 0.0,
             };
         }
         let min = sorted[0];
@@ -86,6 +99,14 @@ impl Distribution {
             .map(|&q| (q, quantile_sorted(sorted, q)))
             .collect();
         let es_99 = expected_shortfall_sorted(sorted, ES_LEVEL);
+        let quantiles_ci = QUANTILE_LEVELS
+            .iter()
+            .map(|&q| {
+                let (lo, hi) = quantile_ci_sorted(sorted, q);
+                (q, lo, hi)
+            })
+            .collect();
+        let es_99_se = expected_shortfall_se_sorted(sorted, ES_LEVEL);
         Distribution {
             n,
             mean,
@@ -95,6 +116,8 @@ impl Distribution {
             max,
             quantiles,
             es_99,
+            quantiles_ci,
+            es_99_se,
         }
     }
 
@@ -167,6 +190,47 @@ pub fn expected_shortfall_sorted(sorted: &[f64], q: &str) -> f64 {
     let m = ceil_complement_of(q, n).clamp(1, n) as usize;
     let tail = &sorted[sorted.len() - m..];
     clamp_to(mean(tail), tail[0], tail[m - 1])
+}
+
+/// `z` of a two-sided 95% normal interval, `Φ⁻¹(0.975)`.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The 95% confidence interval `[x(lo), x(hi)]` of `VaR_q` from samples sorted ascending, with
+/// the ranks of [`order_statistic_ci`]; `(0, 0)` when empty.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]`.
+pub fn quantile_ci_sorted(sorted: &[f64], q: &str) -> (f64, f64) {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let (num, den) = parse_unit_decimal(q);
+    let (lo, hi) = order_statistic_ci(n, num as f64 / den as f64, Z_95);
+    (sorted[(lo - 1) as usize], sorted[(hi - 1) as usize])
+}
+
+/// The standard error of `ES_q` from samples sorted ascending (see the module docs); 0 when
+/// fewer than two samples are in the tail.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]`.
+pub fn expected_shortfall_se_sorted(sorted: &[f64], q: &str) -> f64 {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return 0.0;
+    }
+    let m = ceil_complement_of(q, n).clamp(1, n) as usize;
+    if m < 2 {
+        return 0.0;
+    }
+    let tail = &sorted[sorted.len() - m..];
+    let es = clamp_to(mean(tail), tail[0], tail[m - 1]);
+    let var_tail = std_dev_about(tail, es, tail[0], tail[m - 1]).powi(2);
+    let var = quantile_sorted(sorted, q);
+    let (num, den) = parse_unit_decimal(q);
+    let qf = num as f64 / den as f64;
+    ((var_tail + qf * (es - var).powi(2)) / m as f64).sqrt()
 }
 
 /// `ceil(q n)`, exactly, for a decimal string `q` in `[0, 1]` (e.g. `"0.995"`, read as
@@ -396,6 +460,19 @@ fn parse_unit_decimal(q: &str) -> (u128, u128) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantile_ci_and_es_se_of_one_to_thousand() {
+        let mut x: Vec<f64> = (1..=1000).map(f64::from).collect();
+        let d = Distribution::from_samples(&mut x);
+        // q = 0.5: ranks floor(500 - 1.96 sqrt(250)) = 469 and ceil(500 + 30.99) = 531.
+        let (_, lo, hi) = d.quantiles_ci[0];
+        assert_eq!((lo, hi), (469.0, 531.0));
+        // ES_0.99 over 991..=1000: tail variance (with m - 1) 10 * 11 / 12, ES 995.5,
+        // VaR 990; se = sqrt((110 / 12 + 0.99 * 5.5^2) / 10).
+        let want = ((110.0 / 12.0 + 0.99 * 5.5f64.powi(2)) / 10.0).sqrt();
+        assert!((d.es_99_se - want).abs() < 1e-12, "{} vs {want}", d.es_99_se);
+    }
 
     /// 1..=n in a scrambled order: position i holds (i * 7919 mod n) + 1; 7919 is prime and
     /// does not divide n, so this is a permutation.

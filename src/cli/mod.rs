@@ -4,6 +4,7 @@
 //! Exit status: 0 on success; 2 for any error the user can fix (a bad scenario file, a bad flag,
 //! an output folder that cannot be written, a run too large for this machine).
 
+mod analytic;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario and write summary.json into the report folder.
     Run(run::RunArgs),
+    /// Exact loss distribution of a scenario with fixed recoveries; writes analytic.json.
+    Analytic(analytic::AnalyticArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Analytic(args) => analytic::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
