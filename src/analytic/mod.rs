@@ -28,6 +28,7 @@
 //! distribution — principal loss of a tranche protected by nothing but subordination, without
 //! guarantors, interest or timing.
 
+pub mod compare;
 pub mod distribution;
 pub mod lattice;
 pub mod normal;
@@ -90,6 +91,7 @@ pub struct SolvedInfo {
     pub nodes: usize,
     pub factor_dims: usize,
     pub hermite_nodes: usize,
+    pub factor_rule: &'static str,
     pub mixing_nodes: usize,
 }
 
@@ -201,6 +203,7 @@ pub fn analyse(
             nodes: solved.nodes,
             factor_dims: solved.factor_dims,
             hermite_nodes: solved.hermite_nodes,
+            factor_rule: solved.factor_rule,
             mixing_nodes: solved.mixing_nodes,
         },
         pool_loss_is_gross: scenario.tiers.is_empty(),

@@ -8,10 +8,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::{Failure, load};
+use crate::analytic::{self, compare};
 use crate::plan::Plan;
+use crate::report::analytic::AnalyticJson;
 use crate::report::summary::Summary;
 use crate::report::{table, write_files};
-use crate::runner::{self, Progress, Silent};
+use crate::runner::{self, Column, Progress, Silent};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
@@ -32,6 +34,13 @@ pub(crate) struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Also solve the scenario exactly (see `ipabs analytic`), write analytic.json and print
+    /// Monte Carlo beside the exact figures with z-scores; warns when any |z| > 4 (exit 0).
+    #[arg(long)]
+    check_analytic: bool,
+    /// Extra loss slices for --check-analytic, fractions of the pool, e.g. `0-0.03,0.03-0.06`.
+    #[arg(long, value_delimiter = ',', value_parser = super::analytic::parse_slice)]
+    slices: Vec<(f64, f64)>,
 }
 
 /// Progress on stderr as a bar, when stderr is a terminal.
@@ -80,6 +89,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         }
     };
 
+    // Solve first: a scenario without an exact solution fails before the simulation runs.
+    let exact = if args.check_analytic {
+        Some(
+            analytic::analyse(&scenario, &args.slices, &analytic::Settings::default()).map_err(|e| {
+                Failure(format!(
+                    "{}: --check-analytic: no analytic solution: {e}",
+                    args.scenario.display()
+                ))
+            })?,
+        )
+    } else {
+        None
+    };
+
     let plan = Plan::new(&scenario);
     let paths = scenario.simulation.paths;
     let needed = runner::memory_needed(&plan, paths);
@@ -115,13 +138,65 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(b) = &bar {
         b.0.finish_and_clear();
     }
+    let check = exact.as_ref().map(|a| {
+        let rows = compare::compare(
+            a,
+            sim.column(Column::GrossDefaultLoss),
+            sim.column(Column::Defaults),
+        );
+        (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
+    });
     let sha = format!("{:x}", Sha256::digest(&bytes));
     let summary = Summary::new(&scenario, sim, sha, start.elapsed().as_secs_f64());
 
-    write_files(&out_dir, &[("summary.json", &summary.to_json())])?;
+    let summary_json = summary.to_json();
+    let mut files: Vec<(&str, Vec<u8>)> = vec![("summary.json", summary_json)];
+    if let Some((json, _)) = &check {
+        files.push(("analytic.json", json.to_json()));
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    write_files(&out_dir, &refs)?;
     if !args.quiet {
         print!("{}", table::render(&summary));
         println!("\nwrote {}", out_dir.join("summary.json").display());
     }
+    if let Some((_, rows)) = &check {
+        print!("{}", render_check(rows, summary.paths));
+    }
     Ok(())
+}
+
+/// The Monte Carlo vs exact table, and a warning line for every |z| above the threshold.
+fn render_check(rows: &[compare::Row], paths: u64) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nanalytic check: Monte Carlo ({paths} paths) vs exact\n  {:<44} {:>18} {:>18} {:>14} {:>8}",
+        "figure", "Monte Carlo", "exact", "se", "z"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {:<44} {:>18.6} {:>18.6} {:>14.6} {:>8.2}",
+            r.metric, r.monte_carlo, r.exact, r.se, r.z
+        );
+    }
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| r.warns())
+        .map(|r| format!("{} (z = {:.2})", r.metric, r.z))
+        .collect();
+    if bad.is_empty() {
+        let worst = rows.iter().map(|r| r.z.abs()).fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "all {} figures within |z| <= {} (largest |z| {worst:.2})",
+            rows.len(),
+            compare::WARN_Z
+        );
+    } else {
+        let _ = writeln!(out, "WARNING: |z| > {} for {}", compare::WARN_Z, bad.join(", "));
+    }
+    out
 }

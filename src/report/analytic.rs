@@ -89,7 +89,9 @@ pub struct MethodJson {
     /// Largest difference between a path's lattice loss and its true loss (money).
     pub rounding_bound: f64,
     pub factor_dims: usize,
-    pub hermite_nodes_per_factor: usize,
+    /// `"gauss-hermite"`, or `"trapezoid"` where a large pool needs finer spacing.
+    pub factor_rule: &'static str,
+    pub nodes_per_factor: usize,
     pub mixing_nodes: usize,
     pub quadrature_nodes: usize,
     /// `Σ P(L = x)`, 1 up to rounding.
@@ -134,7 +136,8 @@ impl AnalyticJson {
                 lattice_exact: a.solved.exact,
                 rounding_bound: a.solved.rounding_bound,
                 factor_dims: a.solved.factor_dims,
-                hermite_nodes_per_factor: a.solved.hermite_nodes,
+                factor_rule: a.solved.factor_rule,
+                nodes_per_factor: a.solved.hermite_nodes,
                 mixing_nodes: a.solved.mixing_nodes,
                 quadrature_nodes: a.solved.nodes,
                 total_probability: a.gross.total(),
@@ -181,14 +184,15 @@ impl AnalyticJson {
         let m = &self.method;
         let _ = writeln!(
             out,
-            "{}: exact distribution, lattice unit {} {}{}, {} quadrature nodes ({} factor dims x {} Gauss-Hermite, {} mixing)",
+            "{}: exact distribution, lattice unit {} {}{}, {} quadrature nodes ({} factor dims x {} {}, {} mixing)",
             self.scenario,
             grouped(m.lattice_unit, 2),
             self.currency,
             if m.lattice_exact { "" } else { " (rounded)" },
             m.quadrature_nodes,
             m.factor_dims,
-            m.hermite_nodes_per_factor,
+            m.nodes_per_factor,
+            m.factor_rule,
             m.mixing_nodes
         );
         let _ = writeln!(
