@@ -11,7 +11,14 @@
 //! * `ES_q` = mean of the largest `m = max(1, ceil((1 - q) n))` samples;
 //! * `std = sqrt( sum (x(i) - mean)^2 / (n - 1) )`, and `std = 0` when `n = 1`;
 //! * `se_mean = std / sqrt(n)`;
-//! * a proportion `p = count / n` has standard error `sqrt(p (1 - p) / n)`.
+//! * a proportion `p = count / n` has standard error `sqrt(p (1 - p) / n)`;
+//! * the 95% confidence interval of `VaR_q` is `[x(lo), x(hi)]` with the ranks of
+//!   [`order_statistic_ci`] at `z = 1.959964` (distribution-free: the number of samples below
+//!   the true quantile is binomial(n, q));
+//! * the standard error of `ES_q` is `sqrt((s_m^2 + q (ES_q - VaR_q)^2) / m)`, `s_m^2` the
+//!   sample variance (`m - 1`) of the `m` largest samples (Manistre & Hancock 2005, "Variance of
+//!   the CTE estimator", *North American Actuarial Journal* 9(2), eq. 7: the tail variance
+//!   plus the uncertainty of where the tail starts).
 //!
 //! `ceil(q n)` and `ceil((1 - q) n)` are computed exactly in integers from the decimal string of
 //! `q`: `"0.99"` is `99 / 100`, so for `n = 200000` the ES at 0.99 averages the top 2,000
@@ -47,6 +54,10 @@ pub struct Distribution {
     pub quantiles: Vec<(&'static str, f64)>,
     /// `ES_q` at `q =` [`ES_LEVEL`].
     pub es_99: f64,
+    /// `(q, lo, hi)`: the 95% order-statistic interval of `VaR_q` for every reported level.
+    pub quantiles_ci: Vec<(&'static str, f64, f64)>,
+    /// Standard error of `es_99` (see the module docs).
+    pub es_99_se: f64,
 }
 
 impl Distribution {
@@ -85,6 +96,8 @@ impl Distribution {
                 max: 0.0,
                 quantiles: QUANTILE_LEVELS.iter().map(|&q| (q, 0.0)).collect(),
                 es_99: 0.0,
+                quantiles_ci: QUANTILE_LEVELS.iter().map(|&q| (q, 0.0, 0.0)).collect(),
+                es_99_se: 0.0,
             };
         }
         let min = r.at(1);
@@ -94,6 +107,14 @@ impl Distribution {
         let se_mean = std / (n as f64).sqrt();
         let quantiles = QUANTILE_LEVELS.iter().map(|&q| (q, r.quantile(q))).collect();
         let es_99 = r.expected_shortfall(ES_LEVEL);
+        let quantiles_ci = QUANTILE_LEVELS
+            .iter()
+            .map(|&q| {
+                let (lo, hi) = r.quantile_ci(q);
+                (q, lo, hi)
+            })
+            .collect();
+        let es_99_se = r.expected_shortfall_se(ES_LEVEL);
         Distribution {
             n,
             mean,
@@ -103,6 +124,8 @@ impl Distribution {
             max,
             quantiles,
             es_99,
+            quantiles_ci,
+            es_99_se,
         }
     }
 
@@ -272,6 +295,60 @@ impl<'a> Runs<'a> {
         clamp_to(self.sum_ranks(lo, n).total() / m as f64, self.at(lo), self.at(n))
     }
 
+    /// The 95% interval `[x(lo), x(hi)]` of `VaR_q`, ranks from [`order_statistic_ci`].
+    fn quantile_ci(&self, q: &str) -> (f64, f64) {
+        let n = self.n();
+        if n == 0 {
+            return (0.0, 0.0);
+        }
+        let (num, den) = parse_unit_decimal(q);
+        let (lo, hi) = order_statistic_ci(n, num as f64 / den as f64, Z_95);
+        (self.at(lo), self.at(hi))
+    }
+
+    /// The standard error of `ES_q`, `sqrt((s_m^2 + q (ES_q - VaR_q)^2) / m)` (module docs).
+    fn expected_shortfall_se(&self, q: &str) -> f64 {
+        let n = self.n();
+        if n == 0 {
+            return 0.0;
+        }
+        let m = ceil_complement_of(q, n).clamp(1, n);
+        if m < 2 {
+            return 0.0;
+        }
+        let lo = n - m + 1;
+        let tail = Runs::tail(self, lo);
+        let es = self.expected_shortfall(q);
+        let (first, last) = (self.at(lo), self.at(n));
+        let var_tail = tail.std_dev_about(es, first, last).powi(2);
+        let (num, den) = parse_unit_decimal(q);
+        let qf = num as f64 / den as f64;
+        ((var_tail + qf * (es - self.quantile(q)).powi(2)) / m as f64).sqrt()
+    }
+
+    /// The samples of ranks `lo..=n`, as a [`Runs`] of their own.
+    fn tail(&self, lo: u64) -> Runs<'a> {
+        let split = self.split as u64;
+        let (sorted_from, count) = if lo <= split {
+            ((lo - 1) as usize, self.count)
+        } else if lo <= split + self.count {
+            (self.split, split + self.count - lo + 1)
+        } else {
+            ((lo - 1 - self.count) as usize, 0)
+        };
+        let sorted = &self.sorted[sorted_from..];
+        Runs {
+            sorted,
+            value: self.value,
+            count,
+            split: if count == 0 {
+                sorted.len()
+            } else {
+                self.split - sorted_from.min(self.split)
+            },
+        }
+    }
+
     /// Sample standard deviation about `mean`, with `n - 1`:
     /// `sqrt( (S2 - S1^2 / n) / (n - 1) )` where `S1 = sum d(i)`, `S2 = sum d(i)^2`,
     /// `d(i) = x(i) - mean` (the corrected two-pass formula; `S1` is 0 up to rounding). Both sums
@@ -316,6 +393,27 @@ impl<'a> Runs<'a> {
         let std = variance.sqrt() * pow2(exponent);
         if halve { std * 2.0 } else { std }
     }
+}
+
+/// `z` of a two-sided 95% normal interval, `Φ⁻¹(0.975)`.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The 95% confidence interval `[x(lo), x(hi)]` of `VaR_q` from samples sorted ascending, with
+/// the ranks of [`order_statistic_ci`]; `(0, 0)` when empty.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]`.
+pub fn quantile_ci_sorted(sorted: &[f64], q: &str) -> (f64, f64) {
+    Runs::new(sorted, 0.0, 0).quantile_ci(q)
+}
+
+/// The standard error of `ES_q` from samples sorted ascending (see the module docs); 0 when
+/// fewer than two samples are in the tail.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]`.
+pub fn expected_shortfall_se_sorted(sorted: &[f64], q: &str) -> f64 {
+    Runs::new(sorted, 0.0, 0).expected_shortfall_se(q)
 }
 
 /// `ceil(q n)`, exactly, for a decimal string `q` in `[0, 1]` (e.g. `"0.995"`, read as
@@ -507,6 +605,19 @@ fn parse_unit_decimal(q: &str) -> (u128, u128) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn quantile_ci_and_es_se_of_one_to_thousand() {
+        let mut x: Vec<f64> = (1..=1000).map(f64::from).collect();
+        let d = Distribution::from_samples(&mut x);
+        // q = 0.5: ranks floor(500 - 1.96 sqrt(250)) = 469 and ceil(500 + 30.99) = 531.
+        let (_, lo, hi) = d.quantiles_ci[0];
+        assert_eq!((lo, hi), (469.0, 531.0));
+        // ES_0.99 over 991..=1000: tail variance (with m - 1) 10 * 11 / 12, ES 995.5,
+        // VaR 990; se = sqrt((110 / 12 + 0.99 * 5.5^2) / 10).
+        let want = ((110.0 / 12.0 + 0.99 * 5.5f64.powi(2)) / 10.0).sqrt();
+        assert!((d.es_99_se - want).abs() < 1e-12, "{} vs {want}", d.es_99_se);
+    }
+
     /// 1..=n in a scrambled order: position i holds (i * 7919 mod n) + 1; 7919 is prime and
     /// does not divide n, so this is a permutation.
     fn scrambled_one_to(n: u64) -> Vec<f64> {
@@ -528,19 +639,30 @@ mod tests {
     fn baseline_copies_equal_the_concatenation() {
         // 1..=1000 scrambled, plus 3000 copies of 0 (and, separately, of 500.5 and of 2000):
         // every statistic equals the one of the explicit concatenation.
-        for baseline in [0.0, 500.5, 2000.0, -1.0] {
+        // The copies below, inside and above the tail, and a tail starting below the copies.
+        let cases = [
+            (0.0, 3000),
+            (500.5, 3000),
+            (995.5, 3000),
+            (2000.0, 3000),
+            (-1.0, 3000),
+            (993.5, 5),
+        ];
+        for (baseline, count) in cases {
             let stored = scrambled_one_to(1000);
             let mut all = stored.clone();
-            all.extend(std::iter::repeat_n(baseline, 3000));
+            all.extend(std::iter::repeat_n(baseline, count));
             let whole = Distribution::from_samples(&mut all);
             let mut part = stored.clone();
-            let split = Distribution::with_baseline(&mut part, baseline, 3000);
+            let split = Distribution::with_baseline(&mut part, baseline, count as u64);
             assert_eq!(split.n, whole.n);
             assert_eq!(split.quantiles, whole.quantiles, "baseline {baseline}");
             assert_eq!((split.min, split.max), (whole.min, whole.max));
             assert_close(split.mean, whole.mean, 1e-14);
             assert_close(split.std, whole.std, 1e-12);
             assert_close(split.es_99, whole.es_99, 1e-14);
+            assert_eq!(split.quantiles_ci, whole.quantiles_ci, "baseline {baseline}");
+            assert_close(split.es_99_se, whole.es_99_se, 1e-12);
         }
         // Only copies: a constant distribution.
         let d = Distribution::with_baseline(&mut [], 7.0, 10);

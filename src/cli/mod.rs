@@ -4,6 +4,7 @@
 //! Exit status: 0 on success; 2 for any error the user can fix (a bad scenario file, a bad flag,
 //! an output folder that cannot be written, a run too large for this machine).
 
+mod analytic;
 mod run;
 
 use std::io::Write;
@@ -27,11 +28,23 @@ struct Cli {
 enum Command {
     /// Simulate a scenario and write summary.json into the report folder.
     Run(run::RunArgs),
+    /// Exact loss distribution of a scenario with fixed recoveries; writes analytic.json.
+    Analytic(analytic::AnalyticArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+/// The default report folder of a scenario file: `reports/<file stem><suffix>/` (each verb has
+/// its own folder, because a report folder is always replaced whole).
+pub(crate) fn default_out(scenario: &Path, name: &str, suffix: &str) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_owned());
+    PathBuf::from("reports").join(format!("{stem}{suffix}"))
 }
 
 /// Writes `text` to stdout. A closed pipe (`ipabs run … | head`) is not an error: the output
@@ -94,6 +107,7 @@ pub fn main() -> ExitCode {
     catch_interrupts();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Analytic(args) => analytic::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -7,11 +7,13 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use super::{EXIT_USAGE, Failure, interrupted, load, say};
+use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use crate::analytic::{self, compare};
 use crate::plan::Plan;
+use crate::report::analytic::AnalyticJson;
 use crate::report::summary::Summary;
 use crate::report::{WriteError, table, write_report};
-use crate::runner::{self, Progress};
+use crate::runner::{self, Column, Progress};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
@@ -32,6 +34,13 @@ pub(crate) struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Also solve the scenario exactly (see `ipabs analytic`), write analytic.json and print
+    /// Monte Carlo beside the exact figures with z-scores; warns when any |z| > 4 (exit 0).
+    #[arg(long)]
+    check_analytic: bool,
+    /// Extra loss slices for --check-analytic, fractions of the pool, e.g. `0-0.03,0.03-0.06`.
+    #[arg(long, value_delimiter = ',', value_parser = super::analytic::parse_slice)]
+    slices: Vec<(f64, f64)>,
 }
 
 /// Progress on stderr as a bar when stderr is a terminal; stops the run on Ctrl-C.
@@ -74,16 +83,26 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(s) = args.seed {
         scenario.simulation.seed = s;
     }
-    let out_dir = match &args.out {
-        Some(d) => d.clone(),
-        None => {
-            let stem = args
-                .scenario
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| scenario.name.clone());
-            PathBuf::from("reports").join(stem)
-        }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario, &scenario.name, ""));
+
+    // Solve first: a scenario without an exact solution fails before the simulation runs.
+    let exact = if args.check_analytic {
+        Some(
+            analytic::analyse(&scenario, &args.slices, &analytic::Settings::default()).map_err(|e| {
+                Failure(
+                    format!(
+                        "{}: --check-analytic: no analytic solution: {e}",
+                        args.scenario.display()
+                    ),
+                    EXIT_USAGE,
+                )
+            })?,
+        )
+    } else {
+        None
     };
 
     let plan = Plan::new(&scenario);
@@ -121,10 +140,24 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(bar) = &console.0 {
         bar.finish_and_clear();
     }
+    let check = exact.as_ref().map(|a| {
+        let rows = compare::compare(
+            a,
+            &sim.full_column(sim.layout.fixed(Column::GrossDefaultLoss)),
+            &sim.full_column(sim.layout.fixed(Column::Defaults)),
+        );
+        (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
+    });
     let sha = format!("{:x}", Sha256::digest(&bytes));
     let summary = Summary::new(&scenario, sim, sha, start.elapsed().as_secs_f64());
 
-    match write_report(&out_dir, &[("summary.json", &summary.to_json())], &interrupted) {
+    let summary_json = summary.to_json();
+    let mut files: Vec<(&str, Vec<u8>)> = vec![("summary.json", summary_json)];
+    if let Some((json, _)) = &check {
+        files.push(("analytic.json", json.to_json()));
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    match write_report(&out_dir, &refs, &interrupted) {
         Err(WriteError::Interrupted) => return Err(Failure::interrupted()),
         other => other?,
     }
@@ -135,5 +168,43 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             out_dir.join("summary.json").display()
         ));
     }
+    if let Some((_, rows)) = &check {
+        say(&render_check(rows, summary.paths));
+    }
     Ok(())
+}
+
+/// The Monte Carlo vs exact table, and a warning line for every |z| above the threshold.
+fn render_check(rows: &[compare::Row], paths: u64) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nanalytic check: Monte Carlo ({paths} paths) vs exact\n  {:<44} {:>18} {:>18} {:>14} {:>8}",
+        "figure", "Monte Carlo", "exact", "se", "z"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {:<44} {:>18.6} {:>18.6} {:>14.6} {:>8.2}",
+            r.metric, r.monte_carlo, r.exact, r.se, r.z
+        );
+    }
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|r| r.warns())
+        .map(|r| format!("{} (z = {:.2})", r.metric, r.z))
+        .collect();
+    if bad.is_empty() {
+        let worst = rows.iter().map(|r| r.z.abs()).fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "all {} figures within |z| <= {} (largest |z| {worst:.2})",
+            rows.len(),
+            compare::WARN_Z
+        );
+    } else {
+        let _ = writeln!(out, "WARNING: |z| > {} for {}", compare::WARN_Z, bad.join(", "));
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! Outputs: the renderers (pure functions returning text or bytes) and [`folder`], the one
 //! place that writes files, a whole report folder at a time.
 
+pub mod analytic;
 pub mod folder;
 pub mod summary;
 pub mod table;

@@ -2,7 +2,9 @@
 //! fields may be added, none renamed.
 //!
 //! Every distribution has the shape of [`DistributionJson`]: `mean`, `std`, `se_mean`,
-//! `quantiles` (`"0.5"` … `"0.999"`, `VaR_q = x(ceil(q n))`), `es_0.99`, plus `min` and `max`.
+//! `quantiles` (`"0.5"` … `"0.999"`, `VaR_q = x(ceil(q n))`), `es_0.99`, plus `min` and `max`,
+//! and their precision: `quantiles_ci` (the 95% order-statistic interval `[lo, hi]` of each
+//! quantile) and `es_0.99_se`.
 //! Money is in the scenario's currency; `_frac` fields are fractions of the pool notional, except
 //! inside `tranches`, where they are fractions of the tranche's notional. Every probability comes
 //! with its standard error `sqrt(p (1 - p) / n)`.
@@ -25,6 +27,11 @@ pub struct DistributionJson {
     pub quantiles: BTreeMap<&'static str, f64>,
     #[serde(rename = "es_0.99")]
     pub es_99: f64,
+    /// Standard error of `es_0.99` (Manistre & Hancock 2005; see [`crate::stats`]).
+    #[serde(rename = "es_0.99_se")]
+    pub es_99_se: f64,
+    /// 95% order-statistic confidence interval `[lo, hi]` of each quantile.
+    pub quantiles_ci: BTreeMap<&'static str, [f64; 2]>,
     pub min: f64,
     pub max: f64,
 }
@@ -39,6 +46,12 @@ impl DistributionJson {
             se_mean: s(self.se_mean),
             quantiles: self.quantiles.iter().map(|(k, v)| (*k, s(*v))).collect(),
             es_99: s(self.es_99),
+            es_99_se: s(self.es_99_se),
+            quantiles_ci: self
+                .quantiles_ci
+                .iter()
+                .map(|(k, v)| (*k, [s(v[0]), s(v[1])]))
+                .collect(),
             min: s(self.min),
             max: s(self.max),
         }
@@ -53,6 +66,8 @@ impl From<&Distribution> for DistributionJson {
             se_mean: d.se_mean,
             quantiles: d.quantiles.iter().copied().collect(),
             es_99: d.es_99,
+            es_99_se: d.es_99_se,
+            quantiles_ci: d.quantiles_ci.iter().map(|&(q, lo, hi)| (q, [lo, hi])).collect(),
             min: d.min,
             max: d.max,
         }
