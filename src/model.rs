@@ -58,11 +58,28 @@ impl Deal {
 }
 
 /// How many paths to simulate and from which seed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Simulation {
-    /// At least 1.
+    /// At least 1 (with a precision target: the first, smallest run).
     pub paths: u64,
     pub seed: u64,
+    /// Keep adding paths until a statistic is this precise.
+    pub target_se: Option<TargetSe>,
+}
+
+/// A precision target: run until the standard error of `metric` is at most `value`.
+///
+/// `metric` is a path into `summary.json` to an estimate that has a standard error beside it:
+/// `pool_loss.mean` (whose error is `pool_loss.se_mean`), `p_any_default` (`p_any_default_se`),
+/// `tranches.senior.expected_loss` (`expected_loss_se`), `tranches.senior.p_loss`,
+/// `guarantors.district guarantor.payout.mean`, … — arrays are indexed by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSe {
+    pub metric: String,
+    /// `> 0`, in the metric's unit.
+    pub value: f64,
+    /// The most paths to run (default 64 x `paths`).
+    pub max_paths: Option<u64>,
 }
 
 /// The dependence model of default times.

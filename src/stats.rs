@@ -395,6 +395,28 @@ impl<'a> Runs<'a> {
     }
 }
 
+/// Mean and its standard error `std / sqrt(n)` of `samples` together with `count` copies of
+/// `baseline`, without sorting: compensated two-pass sums in slice order. `(0, 0)` when empty.
+pub fn mean_and_se(samples: &[f64], baseline: f64, count: u64) -> (f64, f64) {
+    let n = samples.len() as u64 + count;
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let nf = n as f64;
+    let mut acc = CompensatedSum::new();
+    samples.iter().for_each(|&x| acc.add(x));
+    acc.add(baseline * count as f64);
+    let mean = acc.total() / nf;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let mut sq = CompensatedSum::new();
+    samples.iter().for_each(|&x| sq.add((x - mean) * (x - mean)));
+    sq.add((baseline - mean) * (baseline - mean) * count as f64);
+    let var = (sq.total() / (nf - 1.0)).max(0.0);
+    (mean, (var / nf).sqrt())
+}
+
 /// `z` of a two-sided 95% normal interval, `Φ⁻¹(0.975)`.
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
@@ -667,6 +689,16 @@ mod tests {
         // Only copies: a constant distribution.
         let d = Distribution::with_baseline(&mut [], 7.0, 10);
         assert_eq!((d.mean, d.std, d.es_99, d.quantiles[5].1), (7.0, 0.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn mean_and_se_by_hand() {
+        // {1, 2, 3} and two copies of 4: mean 14/5 = 2.8, squared deviations
+        // 3.24 + 0.64 + 0.04 + 2 * 1.44 = 6.8, variance 6.8 / 4 = 1.7, se sqrt(1.7 / 5).
+        let (m, se) = mean_and_se(&[1.0, 2.0, 3.0], 4.0, 2);
+        assert_close(m, 2.8, 1e-15);
+        assert_close(se, (1.7f64 / 5.0).sqrt(), 1e-14);
+        assert_eq!(mean_and_se(&[], 0.0, 0), (0.0, 0.0));
     }
 
     // ---- exact index arithmetic ----

@@ -84,3 +84,34 @@ fn stored_rows_and_baseline_expand_to_the_replayed_paths() {
         assert_eq!(sim.stored.len() as u64 + sim.baseline_count, paths);
     }
 }
+
+/// A precision target doubles the paths until the standard error is reached; the result is the
+/// same, bit for bit, for any thread count, and equal to a plain run of the final size.
+#[test]
+fn a_precision_target_is_reproducible_and_equals_a_plain_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = data("stressed.toml");
+    let target = ["--paths", "4096", "--until-se", "pool_loss.mean=6000"];
+    let one = run_summary(
+        &scenario,
+        &dir.path().join("a"),
+        &[&target[..], &["--threads", "1"]].concat(),
+    );
+    let two = run_summary(
+        &scenario,
+        &dir.path().join("b"),
+        &[&target[..], &["--threads", "2"]].concat(),
+    );
+    assert_eq!(without_timing(one.clone()), without_timing(two));
+    let t = &one["precision_target"];
+    assert_eq!(t["reached"], true, "{t}");
+    assert!(t["se"].as_f64().unwrap() <= 6000.0);
+    let paths = one["paths"].as_u64().unwrap();
+    assert!(paths > 4096, "the target needed more paths than the first run");
+    let plain = run_summary(&scenario, &dir.path().join("c"), &["--paths", &paths.to_string()]);
+    let mut one = without_timing(one);
+    one.as_object_mut().unwrap().remove("precision_target");
+    let mut plain = without_timing(plain);
+    plain.as_object_mut().unwrap().remove("precision_target");
+    assert_eq!(one, plain);
+}

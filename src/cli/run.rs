@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 
 use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
 use crate::analytic::{self, compare};
+use crate::model::TargetSe;
 use crate::plan::Plan;
 use crate::report::analytic::AnalyticJson;
-use crate::report::summary::Summary;
+use crate::report::summary::{PrecisionTargetJson, Summary};
 use crate::report::{WriteError, table, write_report};
 use crate::runner::{self, Column, Progress};
 
@@ -41,6 +42,25 @@ pub(crate) struct RunArgs {
     /// Extra loss slices for --check-analytic, fractions of the pool, e.g. `0-0.03,0.03-0.06`.
     #[arg(long, value_delimiter = ',', value_parser = super::analytic::parse_slice)]
     slices: Vec<(f64, f64)>,
+    /// Double the paths until a standard error is reached, e.g. `pool_loss.mean=1000` or
+    /// `tranches.senior.p_loss=0.0001` (overrides [simulation] target_se; at most 64 x the paths).
+    #[arg(long, value_name = "METRIC=SE", value_parser = parse_until_se)]
+    until_se: Option<(String, f64)>,
+}
+
+/// `METRIC=VALUE` with a positive finite value.
+fn parse_until_se(s: &str) -> Result<(String, f64), String> {
+    let (metric, value) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected METRIC=SE such as pool_loss.mean=1000, got {s:?}"))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("the standard error must be a number, got {value:?}"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("the standard error must be > 0, got {value}"));
+    }
+    Ok((metric.trim().to_owned(), value))
 }
 
 /// Progress on stderr as a bar when stderr is a terminal; stops the run on Ctrl-C.
@@ -105,8 +125,30 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         None
     };
 
+    if let Some((metric, value)) = &args.until_se {
+        scenario.simulation.target_se = Some(TargetSe {
+            metric: metric.clone(),
+            value: *value,
+            max_paths: None,
+        });
+    }
+    let target = scenario.simulation.target_se.clone();
+    let first_paths = scenario.simulation.paths;
+    let max_paths = target.as_ref().map_or(first_paths, |t| {
+        t.max_paths
+            .unwrap_or(first_paths.saturating_mul(64))
+            .max(first_paths)
+    });
+
     let plan = Plan::new(&scenario);
-    let paths = scenario.simulation.paths;
+    if let Some(t) = &target {
+        // Check the metric exists before a long run: summarise one path.
+        let one = runner::simulate(&plan, 1, scenario.simulation.seed, 1, &runner::Silent)?;
+        Summary::new(&scenario, one, String::new(), 0.0)
+            .estimate(&t.metric)
+            .map_err(|e| Failure(format!("{}: target_se: {e}", args.scenario.display()), EXIT_USAGE))?;
+    }
+    let paths = max_paths;
     let needed = runner::memory_needed(&plan, paths);
     if let Some(avail) = available_memory()
         && needed > avail / 10 * 8
@@ -121,7 +163,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     }
 
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let pb = ProgressBar::new(paths);
+        let pb = ProgressBar::new(first_paths);
         pb.set_style(
             ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} paths ({per_sec}, eta {eta})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -133,23 +175,49 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let console = Console(bar);
 
     let start = Instant::now();
-    let sim = match runner::simulate(&plan, paths, scenario.simulation.seed, args.threads, &console) {
-        Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
-        other => other?,
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    let seed = scenario.simulation.seed;
+    let mut paths = first_paths;
+    // Without a target: one run. With one: double the paths until the standard error is reached
+    // (or the cap); every run starts from the same streams, so the result equals a single run
+    // of the final size, bit for bit.
+    let (summary, check) = loop {
+        let sim = match runner::simulate(&plan, paths, seed, args.threads, &console) {
+            Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
+            other => other?,
+        };
+        let check = exact.as_ref().map(|a| {
+            let rows = compare::compare(
+                a,
+                &sim.full_column(sim.layout.fixed(Column::GrossDefaultLoss)),
+                &sim.full_column(sim.layout.fixed(Column::Defaults)),
+            );
+            (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
+        });
+        let mut summary = Summary::new(&scenario, sim, sha.clone(), start.elapsed().as_secs_f64());
+        let Some(t) = &target else {
+            break (summary, check);
+        };
+        let (_, se) = summary.estimate(&t.metric).map_err(|e| Failure(e, EXIT_USAGE))?;
+        if se <= t.value || paths >= max_paths {
+            summary.precision_target = Some(PrecisionTargetJson {
+                metric: t.metric.clone(),
+                target_se: t.value,
+                se,
+                reached: se <= t.value,
+                max_paths,
+            });
+            break (summary, check);
+        }
+        paths = paths.saturating_mul(2).min(max_paths);
+        if let Some(bar) = &console.0 {
+            bar.set_length(paths);
+            bar.set_position(0);
+        }
     };
     if let Some(bar) = &console.0 {
         bar.finish_and_clear();
     }
-    let check = exact.as_ref().map(|a| {
-        let rows = compare::compare(
-            a,
-            &sim.full_column(sim.layout.fixed(Column::GrossDefaultLoss)),
-            &sim.full_column(sim.layout.fixed(Column::Defaults)),
-        );
-        (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
-    });
-    let sha = format!("{:x}", Sha256::digest(&bytes));
-    let summary = Summary::new(&scenario, sim, sha, start.elapsed().as_secs_f64());
 
     let summary_json = summary.to_json();
     let mut files: Vec<(&str, Vec<u8>)> = vec![("summary.json", summary_json)];

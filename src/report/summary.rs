@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
-use crate::stats::{Distribution, Proportion};
+use crate::stats::{Distribution, Proportion, Z_95, mean_and_se};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,6 +136,36 @@ pub struct TrancheJson {
     pub principal_loss: DistributionJson,
 }
 
+/// One point of a convergence series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConvergencePoint {
+    pub paths: u64,
+    pub estimate: f64,
+    pub se: f64,
+    /// `estimate -/+ 1.96 se`.
+    pub ci_95: [f64; 2],
+}
+
+/// The running estimate of one metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConvergenceJson {
+    /// The metric as a path into summary.json, e.g. `pool_loss.mean`.
+    pub metric: String,
+    pub points: Vec<ConvergencePoint>,
+}
+
+/// What a run with a precision target did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrecisionTargetJson {
+    pub metric: String,
+    /// The standard error asked for.
+    pub target_se: f64,
+    /// The standard error reached.
+    pub se: f64,
+    pub reached: bool,
+    pub max_paths: u64,
+}
+
 /// How the numbers were produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Manifest {
@@ -190,6 +220,11 @@ pub struct Summary {
     pub coupon_coverage: Option<CoverageJson>,
     pub tranches: Vec<TrancheJson>,
     pub assumptions: AssumptionsJson,
+    /// Estimates against paths, for the convergence chart: each metric's mean over the first
+    /// `n` paths for block-aligned `n` doubling up to all paths.
+    pub convergence: Vec<ConvergenceJson>,
+    /// The precision target of the run, if it had one.
+    pub precision_target: Option<PrecisionTargetJson>,
     pub manifest: Manifest,
     pub elapsed_s: f64,
     pub threads: usize,
@@ -242,6 +277,107 @@ impl TrancheJson {
     }
 }
 
+/// The path counts of a convergence series: `4096 * 2^k` below `paths`, then `paths`.
+fn convergence_paths(paths: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut n = BLOCK_PATHS;
+    while n < paths {
+        out.push(n);
+        n *= 2;
+    }
+    out.push(paths);
+    out
+}
+
+/// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
+/// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
+fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
+    let layout = sim.layout;
+    let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
+        metric,
+        points: convergence_paths(sim.paths)
+            .into_iter()
+            .map(|n| {
+                let s = sim.stored.partition_point(|&i| i < n);
+                let (estimate, se) = mean_and_se(&stored[..s], baseline, n - s as u64);
+                ConvergencePoint {
+                    paths: n,
+                    estimate,
+                    se,
+                    ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
+                }
+            })
+            .collect(),
+    };
+    let mut out: Vec<ConvergenceJson> = [
+        ("pool_loss.mean", Column::PoolLoss),
+        ("gross_default_loss.mean", Column::GrossDefaultLoss),
+        ("guarantor_shortfall.mean", Column::GuarantorShortfall),
+    ]
+    .into_iter()
+    .map(|(name, c)| {
+        let c = layout.fixed(c);
+        series(name.to_owned(), &sim.columns[c], sim.baseline[c])
+    })
+    .collect();
+    for (j, t) in scenario.tranches.iter().enumerate() {
+        let (ci, cp) = (
+            layout.tranche(j, TrancheColumn::InterestShortfall),
+            layout.tranche(j, TrancheColumn::PrincipalLoss),
+        );
+        let loss: Vec<f64> = sim.columns[ci]
+            .iter()
+            .zip(&sim.columns[cp])
+            .map(|(a, b)| a + b)
+            .collect();
+        out.push(series(
+            format!("tranches.{}.expected_loss", t.name),
+            &loss,
+            sim.baseline[ci] + sim.baseline[cp],
+        ));
+    }
+    out
+}
+
+impl Summary {
+    /// The estimate named by `metric` (a path into summary.json, arrays indexed by name) and its
+    /// standard error: the sibling `se_mean` of a `mean`, else the sibling `<key>_se`.
+    ///
+    /// # Errors
+    /// A message naming what was not found.
+    pub fn estimate(&self, metric: &str) -> Result<(f64, f64), String> {
+        let root = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let parts: Vec<&str> = metric.split('.').collect();
+        let Some((last, parents)) = parts.split_last() else {
+            return Err("empty metric".into());
+        };
+        let mut node = &root;
+        for part in parents {
+            node = match node {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .find(|x| x["name"] == *part)
+                    .ok_or_else(|| format!("no entry named {part:?} in {metric:?}"))?,
+                other => other
+                    .get(*part)
+                    .ok_or_else(|| format!("no {part:?} in {metric:?}"))?,
+            };
+        }
+        let se_key = if *last == "mean" {
+            "se_mean".to_owned()
+        } else {
+            format!("{last}_se")
+        };
+        let value = node.get(*last).and_then(|v| v.as_f64());
+        let se = node.get(&se_key).and_then(|v| v.as_f64());
+        match (value, se) {
+            (Some(v), Some(se)) => Ok((v, se)),
+            (None, _) => Err(format!("{metric:?} is not a number in summary.json")),
+            (Some(_), None) => Err(format!("{metric:?} has no standard error ({se_key}) beside it")),
+        }
+    }
+}
+
 fn proportion(count: u64, n: u64) -> (f64, f64) {
     let p = Proportion::new(count, n);
     (p.p, p.se)
@@ -259,6 +395,7 @@ impl Summary {
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout;
 
+        let convergence = convergence(scenario, &sim);
         let p_any_default = proportion(sim.count(layout.fixed(Column::Defaults), |d| d > 0.0), n);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
@@ -372,6 +509,8 @@ impl Summary {
                 reimburse_guarantors: scenario.recovery.reimburse_guarantors,
                 value_vol: scenario.recovery.value_vol,
             },
+            convergence,
+            precision_target: None,
             manifest: Manifest {
                 ipabs_version: env!("CARGO_PKG_VERSION"),
                 scenario_sha256,

@@ -133,6 +133,18 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
+    if let Some(t) = &s.precision_target {
+        let _ = writeln!(
+            out,
+            "\n  precision target {} se <= {}: {} at {} paths (se {}; at most {} paths)",
+            t.metric,
+            t.target_se,
+            if t.reached { "reached" } else { "NOT reached" },
+            grouped(s.paths as f64, 0),
+            t.se,
+            grouped(t.max_paths as f64, 0),
+        );
+    }
     if let Some(c) = &s.coupon_coverage {
         let q = |k: &str| c.min_ratio.quantiles.get(k).copied().unwrap_or(0.0);
         let _ = writeln!(

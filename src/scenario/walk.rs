@@ -20,7 +20,7 @@ use super::tree::{Count, Ctx, Field, Flag, Interval, Money, Number, Table, Text}
 use super::validate;
 use crate::model::{
     Amortisation, Copula, Credit, CreditInput, Deal, Fees, Firm, OwnDefault, Party, Patents, Recovery,
-    RecoveryRate, Scenario, Simulation, Tier, Tranche, Undertaker,
+    RecoveryRate, Scenario, Simulation, TargetSe, Tier, Tranche, Undertaker,
 };
 
 /// Keys of the top level.
@@ -41,7 +41,9 @@ pub(crate) const ROOT_KEYS: &[&str] = &[
 /// Keys of `[deal]`.
 pub(crate) const DEAL_KEYS: &[&str] = &["periods_per_year", "term_periods"];
 /// Keys of `[simulation]`.
-pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed"];
+pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed", "target_se"];
+/// Keys of `[simulation] target_se = { … }`.
+pub(crate) const TARGET_SE_KEYS: &[&str] = &["metric", "value", "max_paths"];
 /// Keys of `[credit]`.
 pub(crate) const CREDIT_KEYS: &[&str] = &[
     "copula",
@@ -252,9 +254,27 @@ fn simulation(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Simulation> {
     let t = field.table(ctx, SIMULATION_KEYS)?;
     let paths = t.req(ctx, "paths", &Count::at_least(1));
     let seed = t.req(ctx, "seed", &Count::at_least(0));
+    let target_se = match t.field("target_se") {
+        Some(f) => target_se(ctx, &f).map(Some),
+        None => Some(None),
+    };
     Some(Simulation {
         paths: paths?,
         seed: seed?,
+        target_se: target_se?,
+    })
+}
+
+/// `target_se = { metric = "pool_loss.mean", value = 1000.0, max_paths = 10000000 }`.
+fn target_se(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<TargetSe> {
+    let t = field.table(ctx, TARGET_SE_KEYS)?;
+    let metric = t.req(ctx, "metric", &Text);
+    let value = t.req(ctx, "value", &POSITIVE);
+    let max_paths = t.opt(ctx, "max_paths", &Count::at_least(1));
+    Some(TargetSe {
+        metric: metric?,
+        value: value?,
+        max_paths: max_paths?,
     })
 }
 
