@@ -7,7 +7,9 @@ use ipabs::plan::Plan;
 use ipabs::report::summary::Summary;
 use ipabs::runner::{self, replay};
 use proptest::prelude::*;
-use serde_json::Value;
+
+mod common;
+use common::assert_no_null;
 
 /// One party: share, cap (None = unlimited), principal only, own default, first firm only.
 #[derive(Debug, Clone)]
@@ -249,32 +251,6 @@ fn toml(spec: &Spec) -> String {
     }
     s += &format!("[fees]\nannual_rate = {}\n", spec.fees);
     s
-}
-
-/// No number in the summary is missing (NaN and infinities serialise as null): every null must
-/// be one of the documented optional fields.
-fn assert_no_null(v: &Value, path: &str) {
-    match v {
-        Value::Null => {
-            let optional = [
-                "coupon_coverage",
-                "undertaker",
-                "cap",
-                "dof",
-                "value_vol",
-                "description",
-            ];
-            assert!(optional.iter().any(|k| path.ends_with(k)), "null at {path}");
-        }
-        Value::Object(m) => m
-            .iter()
-            .for_each(|(k, x)| assert_no_null(x, &format!("{path}/{k}"))),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .for_each(|(i, x)| assert_no_null(x, &format!("{path}[{i}]"))),
-        _ => {}
-    }
 }
 
 fn check_invariants(s: &Scenario) {

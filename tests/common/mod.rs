@@ -66,3 +66,28 @@ pub fn num(v: &Value, path: &str) -> f64 {
     cur.as_f64()
         .unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
 }
+
+/// No number in a summary is missing: NaN and infinities serialise as `null`, so every `null`
+/// must be one of the documented optional fields.
+pub fn assert_no_null(v: &Value, path: &str) {
+    const OPTIONAL: [&str; 7] = [
+        "coupon_coverage",
+        "undertaker",
+        "cap",
+        "dof",
+        "value_vol",
+        "description",
+        "precision_target",
+    ];
+    match v {
+        Value::Null => assert!(OPTIONAL.iter().any(|k| path.ends_with(k)), "null at {path}"),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| assert_no_null(x, &format!("{path}/{k}"))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| assert_no_null(x, &format!("{path}[{i}]"))),
+        _ => {}
+    }
+}
