@@ -34,6 +34,7 @@
 pub mod cli;
 pub mod credit;
 pub mod guarantee;
+pub mod ledger;
 pub mod model;
 pub mod money;
 pub mod path;

@@ -4,6 +4,7 @@
 //! Exit status: 0 on success; 2 for any error the user can fix (a bad scenario file, a bad flag,
 //! an output folder that cannot be written, a run too large for this machine).
 
+mod cashflows;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario and write summary.json into the report folder.
     Run(run::RunArgs),
+    /// Write the exact cash-flow statement of one case of defaults (CSV and XLSX).
+    Cashflows(cashflows::CashflowsArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Cashflows(args) => cashflows::cashflows(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
@@ -73,6 +77,15 @@ pub(crate) fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
         Ok(text) => Failure(e.with_source(&text)),
         Err(_) => Failure(e.to_string()),
     })
+}
+
+/// The default report folder of a scenario file: `reports/<file stem>/`.
+pub(crate) fn default_report_dir(path: &Path, scenario: &crate::model::Scenario) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| scenario.name.clone());
+    PathBuf::from("reports").join(stem)
 }
 
 fn validate(path: &Path) -> Result<(), Failure> {

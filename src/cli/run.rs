@@ -70,14 +70,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     }
     let out_dir = match &args.out {
         Some(d) => d.clone(),
-        None => {
-            let stem = args
-                .scenario
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| scenario.name.clone());
-            PathBuf::from("reports").join(stem)
-        }
+        None => super::default_report_dir(&args.scenario, &scenario),
     };
 
     let plan = Plan::new(&scenario);

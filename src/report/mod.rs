@@ -4,6 +4,7 @@
 //! Files are written atomically: each goes to a hidden temporary file in the target folder and is
 //! renamed into place only when complete, so a reader never sees half a file.
 
+pub mod cashflows;
 pub mod summary;
 pub mod table;
 
