@@ -31,6 +31,7 @@
 //! 4. Only [`runner`] knows threads, blocks and generators; only [`cli`] knows argv, stdout, exit
 //!    codes and the working directory.
 
+pub mod chart;
 pub mod cli;
 pub mod credit;
 pub mod guarantee;

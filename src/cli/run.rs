@@ -8,9 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::{Failure, load};
+use crate::chart::{self, Labels, data::ChartData};
+use crate::model::Language;
 use crate::plan::Plan;
 use crate::report::summary::Summary;
-use crate::report::{table, write_files};
+use crate::report::{memo, table, write_files};
 use crate::runner::{self, Progress, Silent};
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,16 @@ pub(crate) struct RunArgs {
     /// Report folder (default: reports/<scenario file stem>/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// A TrueType/OpenType font file for chart text (overrides [report] font), e.g. a CJK font
+    /// for Chinese labels: /usr/share/fonts/truetype/wqy/wqy-microhei.ttc.
+    #[arg(long, value_name = "FILE")]
+    font: Option<PathBuf>,
+    /// Language of chart titles, labels and the memo: en or zh (overrides [report] language).
+    #[arg(long, value_parser = ["en", "zh"])]
+    language: Option<String>,
+    /// A folder with report.html.j2 and/or report.md.j2 replacing the built-in memo templates.
+    #[arg(long, value_name = "DIR")]
+    template: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -73,6 +85,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         None => super::default_report_dir(&args.scenario, &scenario),
     };
 
+    let language = match &args.language {
+        Some(code) => Language::parse(code).unwrap_or_default(),
+        None => scenario.report.language,
+    };
+    // Fonts and templates first: a bad file is an error before minutes of simulation.
+    let templates = match &args.template {
+        Some(dir) => memo::Templates::from_dir(dir)?,
+        None => memo::Templates::default(),
+    };
+    if let Some(font) = args.font.as_ref().or(scenario.report.font.as_ref()) {
+        chart::fonts::use_font_file(font)?;
+    }
+
     let plan = Plan::new(&scenario);
     let paths = scenario.simulation.paths;
     let needed = runner::memory_needed(&plan, paths);
@@ -109,12 +134,31 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         b.0.finish_and_clear();
     }
     let sha = format!("{:x}", Sha256::digest(&bytes));
+    let chart_data = ChartData::new(&scenario, &sim);
     let summary = Summary::new(&scenario, sim, sha, start.elapsed().as_secs_f64());
 
-    write_files(&out_dir, &[("summary.json", &summary.to_json())])?;
+    let labels = Labels::new(language, &scenario.currency);
+    let figures = chart::render_all(&summary, &chart_data, &labels)?;
+    let chart_count = figures.len();
+    let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
+    let context = memo::MemoContext::new(&scenario, &summary, &figures, language, footnote);
+    let (html, md) = memo::render(&templates, &context)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![("summary.json".to_owned(), summary.to_json())];
+    for f in figures {
+        files.push((format!("{}.png", f.kind.stem()), f.png));
+        files.push((format!("{}.svg", f.kind.stem()), f.svg.into_bytes()));
+    }
+    files.push(("report.html".to_owned(), html.into_bytes()));
+    files.push(("report.md".to_owned(), md.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    write_files(&out_dir, &refs)?;
     if !args.quiet {
         print!("{}", table::render(&summary));
-        println!("\nwrote {}", out_dir.join("summary.json").display());
+        println!(
+            "\nwrote summary.json, {} charts (PNG and SVG), report.html and report.md to {}",
+            chart_count,
+            out_dir.display()
+        );
     }
     Ok(())
 }

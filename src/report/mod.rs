@@ -5,6 +5,7 @@
 //! renamed into place only when complete, so a reader never sees half a file.
 
 pub mod cashflows;
+pub mod memo;
 pub mod summary;
 pub mod table;
 
