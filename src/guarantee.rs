@@ -13,6 +13,10 @@
 //!   shortfall;
 //! - a recovery for firm `i` first repays, pro rata, what each party paid for firm `i` so far
 //!   (at most that); caps are gross and are not restored by reimbursement.
+//!
+//! In exact arithmetic (see [`crate::money`]) an obligation and every piece are rounded to the
+//! cent, and a party's last piece of a period (or the last party's share of a reimbursement)
+//! takes what rounding left over, so the pieces add up to the payment exactly.
 
 use std::ops::Range;
 
@@ -95,6 +99,10 @@ impl<A: Amount> PartyState<A> {
 #[derive(Debug, Clone)]
 pub struct AllocationScratch<A> {
     fraction: Vec<A>,
+    /// Exact arithmetic only: what each party still has to pay this period.
+    unpaid: Vec<A>,
+    /// Exact arithmetic only: the index in `missed` of the last firm each party pays for.
+    last: Vec<usize>,
 }
 
 impl<A: Amount> LossSharing<A> {
@@ -141,6 +149,8 @@ impl<A: Amount> LossSharing<A> {
     pub fn scratch(&self) -> AllocationScratch<A> {
         AllocationScratch {
             fraction: vec![A::ZERO; self.parties.len()],
+            unpaid: vec![A::ZERO; self.parties.len()],
+            last: vec![0; self.parties.len()],
         }
     }
 
@@ -163,7 +173,7 @@ impl<A: Amount> LossSharing<A> {
             for p in tier.clone() {
                 let terms = &self.parties[p];
                 let mut owed = A::ZERO;
-                for m in missed.iter() {
+                for (i, m) in missed.iter().enumerate() {
                     if terms.covers(m.firm) {
                         let base = if terms.principal_only {
                             m.principal
@@ -171,8 +181,12 @@ impl<A: Amount> LossSharing<A> {
                             m.principal + m.interest
                         };
                         owed += terms.share * base;
+                        if A::EXACT && base > A::ZERO {
+                            scratch.last[p] = i;
+                        }
                     }
                 }
+                let owed = owed.round_money();
                 let state = &mut states[p];
                 state.obligation += owed;
                 let defaulted = state.defaulted_from != 0 && state.defaulted_from <= period;
@@ -193,9 +207,12 @@ impl<A: Amount> LossSharing<A> {
                     }
                 };
                 scratch.fraction[p] = if pay > A::ZERO { pay / owed } else { A::ZERO };
+                if A::EXACT {
+                    scratch.unpaid[p] = pay;
+                }
             }
             // Pay each firm's piece; what is not paid falls to the next tier.
-            for m in missed.iter_mut() {
+            for (i, m) in missed.iter_mut().enumerate() {
                 let mut paid_principal = A::ZERO;
                 let mut paid_interest = A::ZERO;
                 for p in tier.clone() {
@@ -204,12 +221,21 @@ impl<A: Amount> LossSharing<A> {
                     if f <= A::ZERO || !terms.covers(m.firm) {
                         continue;
                     }
-                    let pp = f * terms.share * m.principal;
-                    let pi = if terms.principal_only {
+                    let mut pp = (f * terms.share * m.principal).round_money();
+                    let mut pi = if terms.principal_only {
                         A::ZERO
                     } else {
-                        f * terms.share * m.interest
+                        (f * terms.share * m.interest).round_money()
                     };
+                    if A::EXACT {
+                        if i == scratch.last[p] {
+                            // The last piece takes what rounding left over.
+                            let piece = scratch.unpaid[p].positive_part();
+                            pp = pp.min_of(piece);
+                            pi = piece - pp;
+                        }
+                        scratch.unpaid[p] -= pp + pi;
+                    }
                     let piece = pp + pi;
                     paid_for[p * self.firms + m.firm] += piece;
                     states[p].paid += piece;
@@ -236,11 +262,23 @@ impl<A: Amount> LossSharing<A> {
             return A::ZERO;
         }
         let repay = amount.min_of(paid);
+        let last = if A::EXACT {
+            (0..self.parties.len())
+                .rev()
+                .find(|&p| paid_for[p * self.firms + firm] > A::ZERO)
+        } else {
+            None
+        };
         let mut used = A::ZERO;
         for (p, state) in states.iter_mut().enumerate() {
             let owed = paid_for[p * self.firms + firm];
             if owed > A::ZERO {
-                let piece = repay * owed / paid;
+                let piece = if last == Some(p) {
+                    // Exact arithmetic: the last party takes what rounding left over.
+                    (repay - used).positive_part()
+                } else {
+                    (repay * owed / paid).round_money()
+                };
                 state.reimbursed += piece;
                 used += piece;
             }

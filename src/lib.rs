@@ -7,7 +7,9 @@
 //! [`plan::Plan`] compiles it for simulation; [`path::simulate_path`] draws one path of correlated
 //! defaults and runs it through the guarantor tiers ([`guarantee`]) and the note waterfall
 //! ([`waterfall`]); [`runner::simulate`] does that for many paths in parallel, reproducibly;
-//! [`stats`] summarises the per-path outputs and [`report`] writes `summary.json`.
+//! [`stats`] summarises the per-path outputs; [`chart`] draws them and [`report`] renders
+//! `summary.json`, the memo and the files of [`ledger`], the exact cash-flow statement of one
+//! named case of defaults.
 //!
 //! ```no_run
 //! use ipabs::{plan::Plan, report::summary::Summary, runner};
@@ -23,18 +25,22 @@
 //! ## Architecture invariants
 //!
 //! 1. The core — [`model`], [`money`], [`schedule`], [`credit`], [`guarantee`], [`waterfall`],
-//!    [`plan`], [`path`], [`stats`] — does no I/O and knows no file format, thread or terminal.
-//!    Randomness enters only as a `&mut impl Rng` argument.
-//! 2. Only [`scenario`] knows the TOML format; only [`report`] knows `summary.json`.
+//!    [`ledger`], [`plan`], [`path`], [`stats`], [`analytic`] — does no I/O and knows no file
+//!    format, thread or terminal. Randomness enters only as a `&mut impl Rng` argument.
+//! 2. Only [`scenario`] knows the TOML format; only [`report`] knows `summary.json`, the memo
+//!    templates, CSV and XLSX; only [`chart`] knows plotters. Renderers return bytes and
+//!    [`report::write_report`] alone writes them.
 //! 3. The cash-flow rules are written once, generic over [`money::Amount`]: `f64` in the hot
-//!    loop, exact `Decimal` wherever money is shown line by line.
+//!    loop, exact `Decimal` in [`ledger`], rounded to the cent by the one rule of [`money`].
 //! 4. Only [`runner`] knows threads, blocks and generators; only [`cli`] knows argv, stdout, exit
 //!    codes and the working directory.
 
 pub mod analytic;
+pub mod chart;
 pub mod cli;
 pub mod credit;
 pub mod guarantee;
+pub mod ledger;
 pub mod model;
 pub mod money;
 pub mod path;

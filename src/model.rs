@@ -34,6 +34,46 @@ pub struct Scenario {
     /// Note tranches, most senior first (may be empty: a pledge-loan programme).
     pub tranches: Vec<Tranche>,
     pub fees: Fees,
+    /// How reports are drawn (not part of the model; kept with the scenario for convenience).
+    pub report: ReportSettings,
+}
+
+/// The language of chart titles, axis labels and the memo report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// English (the default).
+    #[default]
+    En,
+    /// Simplified Chinese; needs a CJK-capable font for PNG charts.
+    Zh,
+}
+
+impl Language {
+    /// Parses `"en"` or `"zh"`.
+    pub fn parse(code: &str) -> Option<Language> {
+        match code {
+            "en" => Some(Language::En),
+            "zh" => Some(Language::Zh),
+            _ => None,
+        }
+    }
+
+    /// The code, `"en"` or `"zh"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Zh => "zh",
+        }
+    }
+}
+
+/// Settings of the `[report]` table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportSettings {
+    /// A font file (TrueType/OpenType, first face of a collection) for chart text; relative
+    /// paths are resolved against the scenario file's folder by the loader.
+    pub font: Option<std::path::PathBuf>,
+    pub language: Language,
 }
 
 /// The time grid: `term_periods` periods of `1 / periods_per_year` years each.

@@ -1,9 +1,34 @@
 //! The [`Amount`] trait: the arithmetic the cash-flow rules need, so that the schedules, the
 //! guarantor tiers and the note waterfall are written once and run both in `f64` (the Monte Carlo
 //! hot loop) and in exact [`Decimal`] (the deterministic cash-flow statement).
+//!
+//! # The rounding rule
+//!
+//! In `Decimal`, every money amount the rules *compute* by multiplying or dividing is rounded to
+//! the cent ([`MONEY_DP`] decimals, [`MONEY_ROUNDING`], i.e. banker's rounding), at these points
+//! and nowhere else:
+//!
+//! - a firm's scheduled interest `rate / m x outstanding`, and a level instalment `principal / T`
+//!   (the last instalment takes the remainder);
+//! - a guarantor party's obligation for the period, and each piece it pays for a firm; the last
+//!   piece a party pays in a period is its payment minus the other pieces, so its pieces add up
+//!   to its payment exactly (likewise for reimbursements from a recovery);
+//! - a recovery `min(rate x base, claim)`;
+//! - fees due and each tranche's interest due.
+//!
+//! Everything else is a sum, a difference or a minimum of cents, so it is exact: the statement
+//! balances to the cent every period. In `f64` [`Amount::round_money`] is the identity and
+//! [`Amount::EXACT`] is `false`, so the Monte Carlo engine computes exactly what it computed
+//! before the rule existed.
 
-use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Decimals money is rounded to in exact arithmetic: cents.
+pub const MONEY_DP: u32 = 2;
+
+/// How money is rounded in exact arithmetic: half to even (banker's rounding).
+pub const MONEY_ROUNDING: RoundingStrategy = RoundingStrategy::MidpointNearestEven;
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, Sub, SubAssign};
 
@@ -28,8 +53,13 @@ pub trait Amount:
     /// Converts a rate or a share given as `f64` (for `Decimal`: through its shortest decimal
     /// text, so `0.027` becomes exactly `0.027`).
     fn from_f64(x: f64) -> Self;
+    /// Whether this is exact decimal money, rounded by the rule of the module docs. `false` for
+    /// `f64`, so code under `if A::EXACT` costs the hot loop nothing.
+    const EXACT: bool;
     /// Converts a count.
     fn from_u32(n: u32) -> Self;
+    /// A computed money amount, rounded to the cent in exact arithmetic; unchanged in `f64`.
+    fn round_money(self) -> Self;
     /// The value as `f64` (for reports and comparisons across representations).
     fn to_f64(self) -> f64;
 
@@ -55,6 +85,7 @@ pub trait Amount:
 impl Amount for f64 {
     const ZERO: f64 = 0.0;
     const ONE: f64 = 1.0;
+    const EXACT: bool = false;
 
     #[inline]
     fn from_decimal(d: Decimal) -> f64 {
@@ -68,6 +99,10 @@ impl Amount for f64 {
     fn from_u32(n: u32) -> f64 {
         f64::from(n)
     }
+    #[inline(always)]
+    fn round_money(self) -> f64 {
+        self
+    }
     #[inline]
     fn to_f64(self) -> f64 {
         self
@@ -77,6 +112,7 @@ impl Amount for f64 {
 impl Amount for Decimal {
     const ZERO: Decimal = Decimal::ZERO;
     const ONE: Decimal = Decimal::ONE;
+    const EXACT: bool = true;
 
     fn from_decimal(d: Decimal) -> Decimal {
         d
@@ -90,6 +126,9 @@ impl Amount for Decimal {
     }
     fn from_u32(n: u32) -> Decimal {
         Decimal::from(n)
+    }
+    fn round_money(self) -> Decimal {
+        self.round_dp_with_strategy(MONEY_DP, MONEY_ROUNDING)
     }
     fn to_f64(self) -> f64 {
         ToPrimitive::to_f64(&self).unwrap_or(0.0)
@@ -105,6 +144,15 @@ mod tests {
         assert_eq!(<Decimal as Amount>::from_f64(0.027).to_string(), "0.027");
         assert_eq!(<Decimal as Amount>::from_f64(0.1).to_string(), "0.1");
         assert_eq!(<Decimal as Amount>::from_f64(1e-12).to_string(), "0.000000000001");
+    }
+
+    #[test]
+    fn money_rounds_half_to_even_in_decimal_only() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(d("1.005").round_money(), d("1.00"));
+        assert_eq!(d("1.015").round_money(), d("1.02"));
+        assert_eq!(d("-2.345").round_money(), d("-2.34"));
+        assert_eq!(1.005f64.round_money(), 1.005);
     }
 
     #[test]

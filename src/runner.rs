@@ -275,7 +275,63 @@ pub struct Simulation {
     pub coverage_sample: Vec<Vec<f64>>,
 }
 
+/// One column's samples over all paths, as the runner keeps them: the stored paths' values plus
+/// `count` copies of the baseline value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Samples<'a> {
+    pub stored: &'a [f64],
+    pub baseline: f64,
+    pub count: u64,
+}
+
+impl<'a> Samples<'a> {
+    /// Plain samples, no baseline copies.
+    pub fn plain(values: &'a [f64]) -> Self {
+        Samples {
+            stored: values,
+            baseline: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Number of samples.
+    pub fn n(&self) -> u64 {
+        self.stored.len() as u64 + self.count
+    }
+
+    /// The smallest and largest sample; `None` when empty.
+    pub fn min_max(&self) -> Option<(f64, f64)> {
+        let init = if self.count > 0 {
+            (self.baseline, self.baseline)
+        } else {
+            (f64::INFINITY, f64::NEG_INFINITY)
+        };
+        let (lo, hi) = self.stored.iter().fold(init, |(a, b), &x| (a.min(x), b.max(x)));
+        (self.n() > 0).then_some((lo, hi))
+    }
+
+    /// Number of samples `x` with `pred(x)`.
+    pub fn count_where(&self, pred: impl Fn(f64) -> bool) -> u64 {
+        let stored = self.stored.iter().filter(|&&x| pred(x)).count() as u64;
+        stored
+            + if self.count > 0 && pred(self.baseline) {
+                self.count
+            } else {
+                0
+            }
+    }
+}
+
 impl Simulation {
+    /// Column `c`'s samples over all paths.
+    pub fn samples(&self, c: usize) -> Samples<'_> {
+        Samples {
+            stored: &self.columns[c],
+            baseline: self.baseline[c],
+            count: self.baseline_count,
+        }
+    }
+
     /// Summary statistics of column `c` over all paths. Sorts that column's stored values in
     /// place, so take any joint quantity of several columns (by row) before.
     pub fn distribution(&mut self, c: usize) -> Distribution {

@@ -9,7 +9,8 @@ use crate::money::Amount;
 /// The per-period principal repayments of `principal` over `periods` periods.
 ///
 /// - `Bullet`: `p_T = principal`, all other `p_k = 0`;
-/// - `Level`: `p_k = principal / T`, the last period taking the remainder
+/// - `Level`: `p_k = principal / T` (rounded to the cent in exact arithmetic, see
+///   [`crate::money`]), the last period taking the remainder
 ///   `principal - (T - 1) * (principal / T)` so the schedule sums to the principal exactly;
 /// - `Explicit`: the listed amounts.
 pub fn principal_schedule<A: Amount>(principal: A, amortisation: &Amortisation, periods: u32) -> Vec<A> {
@@ -21,7 +22,7 @@ pub fn principal_schedule<A: Amount>(principal: A, amortisation: &Amortisation, 
     match amortisation {
         Amortisation::Bullet => out[t - 1] = principal,
         Amortisation::Level => {
-            let each = principal / A::from_u32(periods);
+            let each = (principal / A::from_u32(periods)).round_money();
             let mut paid = A::ZERO;
             for p in out.iter_mut().take(t - 1) {
                 *p = each;
@@ -45,7 +46,8 @@ pub struct FirmSchedule<A> {
     pub outstanding: Vec<A>,
     /// Scheduled principal of period `k`.
     pub principal: Vec<A>,
-    /// Scheduled interest of period `k`: `rate / m * outstanding_k`.
+    /// Scheduled interest of period `k`: `rate / m * outstanding_k` (rounded to the cent in exact
+    /// arithmetic).
     pub interest: Vec<A>,
 }
 
@@ -63,7 +65,7 @@ impl<A: Amount> FirmSchedule<A> {
         let mut balance = A::from_decimal(firm.principal);
         for p in &principal {
             outstanding.push(balance);
-            interest.push(period_rate * balance);
+            interest.push((period_rate * balance).round_money());
             balance -= *p;
         }
         FirmSchedule {

@@ -14,6 +14,11 @@
 //! 5. unpaid interest is that tranche's interest shortfall (not carried forward); remaining cash is
 //!    carried.
 //!
+//! In exact arithmetic fees due and interest due are rounded to the cent (see [`crate::money`]);
+//! everything else here is a sum, difference or minimum of amounts, so the period balances
+//! exactly: `carried + collections + undertaker draw = fees paid + interest paid + principal paid
+//! + cash carried on`.
+//!
 //! Coupon coverage of the period is `(collections - fees due) / I_1`, before the undertaker and
 //! without carried cash; undefined when `I_1 = 0`. After the last period the remaining balances are
 //! the tranches' principal losses and the remaining cash is the residual (to the most junior tranche,
@@ -149,12 +154,12 @@ impl<A: Amount> Notes<A> {
         for b in &state.balance {
             outstanding += *b;
         }
-        out.fees_due = self.period_fee_rate * outstanding;
+        out.fees_due = (self.period_fee_rate * outstanding).round_money();
         out.fees_paid = cash.min_of(out.fees_due);
         cash -= out.fees_paid;
 
         for (j, t) in self.tranches.iter().enumerate() {
-            let due = t.period_coupon * state.balance[j];
+            let due = (t.period_coupon * state.balance[j]).round_money();
             let paid = cash.min_of(due);
             cash -= paid;
             out.interest_due[j] = due;

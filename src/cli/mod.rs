@@ -5,6 +5,7 @@
 //! an output folder that cannot be written, a run too large for this machine).
 
 mod analytic;
+mod cashflows;
 mod run;
 
 use std::io::Write;
@@ -30,6 +31,8 @@ enum Command {
     Run(run::RunArgs),
     /// Exact loss distribution of a scenario with fixed recoveries; writes analytic.json.
     Analytic(analytic::AnalyticArgs),
+    /// Write the exact cash-flow statement of one case of defaults (CSV and XLSX).
+    Cashflows(cashflows::CashflowsArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Analytic(args) => analytic::run(&args),
+        Command::Cashflows(args) => cashflows::cashflows(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

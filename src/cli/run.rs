@@ -9,11 +9,12 @@ use sha2::{Digest, Sha256};
 
 use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
 use crate::analytic::{self, compare};
-use crate::model::TargetSe;
+use crate::chart::{self, Labels, data::ChartData};
+use crate::model::{Language, TargetSe};
 use crate::plan::Plan;
 use crate::report::analytic::AnalyticJson;
 use crate::report::summary::{PrecisionTargetJson, Summary};
-use crate::report::{WriteError, table, write_report};
+use crate::report::{WriteError, memo, table, write_report};
 use crate::runner::{self, Column, Progress};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +33,16 @@ pub(crate) struct RunArgs {
     /// Report folder (default: reports/<scenario file stem>/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// A TrueType/OpenType font file for chart text (overrides [report] font), e.g. a CJK font
+    /// for Chinese labels: /usr/share/fonts/truetype/wqy/wqy-microhei.ttc.
+    #[arg(long, value_name = "FILE")]
+    font: Option<PathBuf>,
+    /// Language of chart titles, labels and the memo: en or zh (overrides [report] language).
+    #[arg(long, value_parser = ["en", "zh"])]
+    language: Option<String>,
+    /// A folder with report.html.j2 and/or report.md.j2 replacing the built-in memo templates.
+    #[arg(long, value_name = "DIR")]
+    template: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -140,6 +151,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             .max(first_paths)
     });
 
+    let language = match &args.language {
+        Some(code) => Language::parse(code).unwrap_or_default(),
+        None => scenario.report.language,
+    };
+    // Fonts and templates first: a bad file is an error before minutes of simulation.
+    let templates = match &args.template {
+        Some(dir) => memo::Templates::from_dir(dir)?,
+        None => memo::Templates::default(),
+    };
+    if let Some(font) = args.font.as_ref().or(scenario.report.font.as_ref()) {
+        chart::fonts::use_font_file(font)?;
+    }
+
     let plan = Plan::new(&scenario);
     if let Some(t) = &target {
         // Check the metric exists before a long run: summarise one path.
@@ -181,7 +205,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     // Without a target: one run. With one: double the paths until the standard error is reached
     // (or the cap); every run starts from the same streams, so the result equals a single run
     // of the final size, bit for bit.
-    let (summary, check) = loop {
+    let (summary, check, chart_data) = loop {
         let sim = match runner::simulate(&plan, paths, seed, args.threads, &console) {
             Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
             other => other?,
@@ -194,9 +218,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             );
             (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
         });
+        let chart_data = ChartData::new(&scenario, &sim);
         let mut summary = Summary::new(&scenario, sim, sha.clone(), start.elapsed().as_secs_f64());
         let Some(t) = &target else {
-            break (summary, check);
+            break (summary, check, chart_data);
         };
         let (_, se) = summary.estimate(&t.metric).map_err(|e| Failure(e, EXIT_USAGE))?;
         if se <= t.value || paths >= max_paths {
@@ -207,7 +232,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
                 reached: se <= t.value,
                 max_paths,
             });
-            break (summary, check);
+            break (summary, check, chart_data);
         }
         paths = paths.saturating_mul(2).min(max_paths);
         if let Some(bar) = &console.0 {
@@ -219,21 +244,33 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
 
-    let summary_json = summary.to_json();
-    let mut files: Vec<(&str, Vec<u8>)> = vec![("summary.json", summary_json)];
+    let labels = Labels::new(language, &scenario.currency);
+    let figures = chart::render_all(&summary, &chart_data, &labels)?;
+    let chart_count = figures.len();
+    let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
+    let context = memo::MemoContext::new(&scenario, &summary, &figures, language, footnote);
+    let (html, md) = memo::render(&templates, &context)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![("summary.json".to_owned(), summary.to_json())];
     if let Some((json, _)) = &check {
-        files.push(("analytic.json", json.to_json()));
+        files.push(("analytic.json".to_owned(), json.to_json()));
     }
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    for f in figures {
+        files.push((format!("{}.png", f.kind.stem()), f.png));
+        files.push((format!("{}.svg", f.kind.stem()), f.svg.into_bytes()));
+    }
+    files.push(("report.html".to_owned(), html.into_bytes()));
+    files.push(("report.md".to_owned(), md.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
     match write_report(&out_dir, &refs, &interrupted) {
         Err(WriteError::Interrupted) => return Err(Failure::interrupted()),
         other => other?,
     }
     if !args.quiet {
         say(&format!(
-            "{}\nwrote {}\n",
+            "{}\nwrote summary.json, {} charts (PNG and SVG), report.html and report.md to {}\n",
             table::render(&summary),
-            out_dir.join("summary.json").display()
+            chart_count,
+            out_dir.display()
         ));
     }
     if let Some((_, rows)) = &check {

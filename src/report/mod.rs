@@ -2,7 +2,9 @@
 //! place that writes files, a whole report folder at a time.
 
 pub mod analytic;
+pub mod cashflows;
 pub mod folder;
+pub mod memo;
 pub mod summary;
 pub mod table;
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
-use crate::stats::{Distribution, Proportion, Z_95, mean_and_se};
+use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantile_sorted};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +113,31 @@ pub struct CoverageJson {
     pub p_below_1_se: f64,
     pub per_period_p_below_1: Vec<f64>,
     pub per_period_p_below_1_se: Vec<f64>,
+    /// Per period, the coverage quantiles at [`COVERAGE_BAND_LEVELS`] (`VaR_q = x(ceil(q n))`)
+    /// over the first `per_period_sample_paths` paths; `null` where the quantile is infinite
+    /// (no senior interest due on those paths). The fan chart draws these.
+    pub per_period_quantiles: Vec<BTreeMap<&'static str, Option<f64>>>,
+    pub per_period_sample_paths: u64,
+}
+
+/// The quantile levels of the per-period coverage bands.
+pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
+
+/// The band quantiles of each period's coverage sample (sorted in place).
+fn coverage_bands(sample: &mut [Vec<f64>]) -> Vec<BTreeMap<&'static str, Option<f64>>> {
+    sample
+        .iter_mut()
+        .map(|period| {
+            period.sort_unstable_by(f64::total_cmp);
+            COVERAGE_BAND_LEVELS
+                .iter()
+                .map(|&q| {
+                    let v = quantile_sorted(period, q);
+                    (q, (v.is_finite() && !period.is_empty()).then_some(v))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// One tranche.
@@ -442,7 +467,10 @@ impl Summary {
             let min = layout.fixed(Column::MinCoverage);
             let below = proportion(sim.count(min, |x| x < COVERAGE_FLOOR), n);
             let per: Vec<(f64, f64)> = sim.coverage_below_one.iter().map(|&c| proportion(c, n)).collect();
+            let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
             CoverageJson {
+                per_period_quantiles: coverage_bands(&mut sim.coverage_sample),
+                per_period_sample_paths: sample_paths,
                 min_ratio: DistributionJson::from(&sim.distribution(min)),
                 p_below_1: below.0,
                 p_below_1_se: below.1,

@@ -72,6 +72,8 @@
 //! | `tranches[i].coupon` | number | **required**; >= 0 |
 //! | `tranches[i].amortisation` | as for firms | default `"bullet"`; an explicit list sums to `notional` |
 //! | `[fees] annual_rate` | number | default 0; >= 0 |
+//! | `[report] font` | string | optional path to a TrueType/OpenType font (first face of a `.ttc`) for chart text, relative to the scenario file; `--font` overrides it |
+//! | `[report] language` | string | `"en"` (default) or `"zh"`: the language of chart titles, labels and the memo |
 //!
 //! Extensions beyond the design brief's example: `description`, `patents.design`, and for
 //! parties and the undertaker `annual_pd`, `sector`, `asset_correlation` (their own `rho`),
@@ -138,7 +140,16 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
         |stem| stem.to_string_lossy().into_owned(),
     );
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&source_name, &text, &default_name),
+        Ok(text) => parse(&source_name, &text, &default_name).map(|mut s| {
+            // A relative font path is relative to the scenario file, not the working folder.
+            if let Some(font) = s.report.font.as_mut()
+                && font.is_relative()
+                && let Some(dir) = path.parent()
+            {
+                *font = dir.join(&*font);
+            }
+            s
+        }),
         Err(e) => Err(ScenarioErrors {
             file: source_name,
             problems: vec![Problem {

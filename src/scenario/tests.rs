@@ -500,7 +500,7 @@ hazard = nan
     assert_eq!(shown.lines().count(), found.len());
     assert!(shown.starts_with("bad.toml:1:8: name: must not contain"));
     assert!(shown.contains("bad.toml:20:13: firms[0].annual_pd: must be in [0, 1), got 1.5"));
-    assert!(shown.contains("bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed)"));
+    assert!(shown.contains("bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed, target_se)"));
 }
 
 #[test]
@@ -666,4 +666,36 @@ fn mutated_scenarios_never_panic() {
             Ok(Ok(_)) => {}
         }
     }
+}
+
+#[test]
+fn report_table_reads_font_and_language() {
+    use crate::model::Language;
+    let s = parse("t.toml", MINIMAL, "t").unwrap();
+    assert_eq!(s.report.language, Language::En);
+    assert_eq!(s.report.font, None);
+    let text = format!("{MINIMAL}\n[report]\nfont = \"fonts/wqy.ttc\"\nlanguage = \"zh\"\n");
+    let s = parse("t.toml", &text, "t").unwrap();
+    assert_eq!(s.report.language, Language::Zh);
+    assert_eq!(
+        s.report.font.as_deref(),
+        Some(std::path::Path::new("fonts/wqy.ttc"))
+    );
+    let bad = format!("{MINIMAL}\n[report]\nlanguage = \"fr\"\n");
+    assert_problem(&bad, "report.language", "must be \"en\" or \"zh\"", Some(21));
+    let bad = format!("{MINIMAL}\n[report]\nlang = \"zh\"\n");
+    assert_problem(&bad, "report.lang", "unknown key", None);
+    let bad = format!("{MINIMAL}\n[report]\nfont = 3\n");
+    assert_problem(&bad, "report.font", "string", None);
+}
+
+#[test]
+fn load_resolves_the_font_against_the_scenario_folder() {
+    let dir = std::env::temp_dir().join(format!("ipabs-scenario-font-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("with-font.toml");
+    std::fs::write(&path, format!("{MINIMAL}\n[report]\nfont = \"f.ttf\"\n")).unwrap();
+    let s = super::load(&path).unwrap();
+    assert_eq!(s.report.font, Some(dir.join("f.ttf")));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,8 +19,8 @@ use toml::de::{DeTable, DeValue};
 use super::tree::{Count, Ctx, Field, Flag, Interval, Money, Number, Table, Text};
 use super::validate;
 use crate::model::{
-    Amortisation, Copula, Credit, CreditInput, Deal, Fees, Firm, OwnDefault, Party, Patents, Recovery,
-    RecoveryRate, Scenario, Simulation, TargetSe, Tier, Tranche, Undertaker,
+    Amortisation, Copula, Credit, CreditInput, Deal, Fees, Firm, Language, OwnDefault, Party, Patents,
+    Recovery, RecoveryRate, ReportSettings, Scenario, Simulation, TargetSe, Tier, Tranche, Undertaker,
 };
 
 /// Keys of the top level.
@@ -37,6 +37,7 @@ pub(crate) const ROOT_KEYS: &[&str] = &[
     "undertaker",
     "tranches",
     "fees",
+    "report",
 ];
 /// Keys of `[deal]`.
 pub(crate) const DEAL_KEYS: &[&str] = &["periods_per_year", "term_periods"];
@@ -90,6 +91,8 @@ pub(crate) const UNDERTAKER_KEYS: &[&str] = &["name", "cap", "annual_pd", "secto
 pub(crate) const TRANCHE_KEYS: &[&str] = &["name", "notional", "coupon", "amortisation"];
 /// Keys of `[fees]`.
 pub(crate) const FEES_KEYS: &[&str] = &["annual_rate"];
+/// Keys of `[report]`.
+pub(crate) const REPORT_KEYS: &[&str] = &["font", "language"];
 
 /// Default probabilities: `[0, 1)`.
 const PROBABILITY: Number = Number(Interval::closed_open(0.0, 1.0));
@@ -193,6 +196,10 @@ pub(crate) fn scenario(
         Some(field) => fees(ctx, &field),
         None => Some(Fees::default()),
     };
+    let report = match root.field("report") {
+        Some(field) => report(ctx, &field),
+        None => Some(ReportSettings::default()),
+    };
     let sizes_fit = match (&firms, &tranches) {
         (Some(firms), Some(tranches)) => notes_fit_pool(ctx, &root, firms, tranches),
         _ => false,
@@ -223,6 +230,7 @@ pub(crate) fn scenario(
         undertaker: undertaker?,
         tranches: tranches?,
         fees: fees?,
+        report: report?,
     })
 }
 
@@ -759,6 +767,24 @@ fn fees(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Fees> {
     let t = field.table(ctx, FEES_KEYS)?;
     let annual_rate = t.or(ctx, "annual_rate", &NON_NEGATIVE, 0.0)?;
     Some(Fees { annual_rate })
+}
+
+/// `[report]`: `font` (a path, kept as written) and `language` (`"en"` or `"zh"`).
+fn report(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<ReportSettings> {
+    let t = field.table(ctx, REPORT_KEYS)?;
+    let font = t.opt(ctx, "font", &Text);
+    let language = match t.field("language") {
+        Some(f) => f.read(ctx, &Text).and_then(|code| {
+            let parsed =
+                Language::parse(&code).ok_or_else(|| format!("must be \"en\" or \"zh\", got {code:?}"));
+            f.check(ctx, parsed)
+        }),
+        None => Some(Language::default()),
+    };
+    Some(ReportSettings {
+        font: font?.map(std::path::PathBuf::from),
+        language: language?,
+    })
 }
 
 /// The pool notional and the notes' total are representable, and the notes do not exceed the

@@ -1,0 +1,269 @@
+//! The numbers behind the charts that `summary.json` does not hold: histograms, exceedance
+//! curves and the default-count distribution, computed from the per-path columns of a
+//! [`Simulation`] (before [`crate::report::summary::Summary::new`] consumes them).
+//!
+//! Markers (mean, VaR, ES, caps, probabilities) are not here: the charts take them from the
+//! [`crate::report::summary::Summary`], so they sit exactly at the reported numbers.
+
+use crate::model::Scenario;
+use crate::money::Amount;
+use crate::runner::{Column, PartyColumn, Samples, Simulation};
+
+/// Bins of a histogram over `[lo, hi]`.
+pub const BINS: usize = 40;
+
+/// Points of an exceedance curve.
+pub const EXCEEDANCE_POINTS: usize = 160;
+
+pub use crate::stats::Z_95;
+
+/// A histogram of equal-width bins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Lower edge of the first bin.
+    pub lo: f64,
+    /// Upper edge of the last bin (`> lo`, even when every sample is equal).
+    pub hi: f64,
+    /// Paths per bin; sample `x` falls in bin `floor((x - lo) / width)`, the top edge in the last.
+    pub counts: Vec<u64>,
+    /// Number of samples.
+    pub n: u64,
+    /// The smallest and largest sample.
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Histogram {
+    /// `bins` bins spanning `[min(samples, lo), max(samples, hi)]`; with no spread, a unit-wide
+    /// range around the value.
+    pub fn new(samples: Samples<'_>, lo: f64, hi: f64, bins: usize) -> Histogram {
+        let bins = bins.max(1);
+        let (min, max) = samples.min_max().unwrap_or((0.0, 0.0));
+        let mut lo = lo.min(min);
+        let mut hi = hi.max(max);
+        if hi <= lo {
+            lo -= 0.5;
+            hi += 0.5;
+        }
+        let width = (hi - lo) / bins as f64;
+        let bin = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
+        let mut counts = vec![0u64; bins];
+        for &x in samples.stored {
+            counts[bin(x)] += 1;
+        }
+        if samples.count > 0 {
+            counts[bin(samples.baseline)] += samples.count;
+        }
+        Histogram {
+            lo,
+            hi,
+            counts,
+            n: samples.n(),
+            min,
+            max,
+        }
+    }
+
+    /// Width of a bin.
+    pub fn width(&self) -> f64 {
+        (self.hi - self.lo) / self.counts.len() as f64
+    }
+
+    /// Whether every sample is the same value (nothing to show but that).
+    pub fn is_degenerate(&self) -> bool {
+        self.min == self.max
+    }
+}
+
+/// One point of an exceedance curve: `P(X > x)` with its 95% Wilson interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exceedance {
+    pub x: f64,
+    pub p: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// The Wilson score interval of a proportion `count / n` at `z`:
+/// `(p + z^2/2n ± z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)`. Never below 0 or above 1, and
+/// not empty at `p = 0`, which a log axis needs.
+pub fn wilson(count: u64, n: u64, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let nf = n as f64;
+    let p = count as f64 / nf;
+    let z2 = z * z;
+    let centre = p + z2 / (2.0 * nf);
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    let d = 1.0 + z2 / nf;
+    (((centre - half) / d).max(0.0), ((centre + half) / d).min(1.0))
+}
+
+/// `P(X > x)` on an even grid of `points` values from the smallest to the largest sample.
+pub fn exceedance(samples: Samples<'_>, points: usize) -> Vec<Exceedance> {
+    let Some((min, max)) = samples.min_max() else {
+        return Vec::new();
+    };
+    let mut sorted = samples.stored.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let n = samples.n();
+    let points = points.max(2);
+    (0..points)
+        .map(|i| {
+            let x = min + (max - min) * i as f64 / (points - 1) as f64;
+            let copies = if samples.baseline > x { samples.count } else { 0 };
+            let above = (sorted.len() - sorted.partition_point(|&v| v <= x)) as u64 + copies;
+            let (lo, hi) = wilson(above, n, Z_95);
+            Exceedance {
+                x,
+                p: above as f64 / n as f64,
+                lo,
+                hi,
+            }
+        })
+        .collect()
+}
+
+/// The distribution of the number of defaults if firms defaulted independently, each with its
+/// own probability `p_i` (a Poisson-binomial; a binomial when the `p_i` are equal):
+/// `P(D = k)` for `k = 0..=N`, by the recursion `P_i(k) = P_{i-1}(k)(1 - p_i) + P_{i-1}(k-1) p_i`.
+pub fn independent_defaults(pds: &[f64]) -> Vec<f64> {
+    let mut pmf = vec![0.0; pds.len() + 1];
+    pmf[0] = 1.0;
+    for (i, &p) in pds.iter().enumerate() {
+        for k in (0..=i + 1).rev() {
+            let stay = pmf[k] * (1.0 - p);
+            let moved = if k > 0 { pmf[k - 1] * p } else { 0.0 };
+            pmf[k] = stay + moved;
+        }
+    }
+    pmf
+}
+
+/// One guarantor party's (or the undertaker's) payout histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayoutData {
+    pub histogram: Histogram,
+    /// The cap drawn on the chart (`None`: unlimited).
+    pub cap: Option<f64>,
+    /// Whether the cap is inside the drawn range.
+    pub cap_on_scale: bool,
+}
+
+/// Everything the charts need beyond the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartData {
+    pub pool_loss: Histogram,
+    pub pool_loss_exceedance: Vec<Exceedance>,
+    pub gross_loss_exceedance: Vec<Exceedance>,
+    /// One per guarantor party, in report order.
+    pub payouts: Vec<PayoutData>,
+    pub undertaker: Option<PayoutData>,
+    /// `counts[k]`: paths with `k` defaults, `k = 0..=firms`.
+    pub default_counts: Vec<u64>,
+    /// `P(D = k)` under independent defaults with each firm's own term PD.
+    pub independent: Vec<f64>,
+    pub paths: u64,
+}
+
+/// A payout histogram from 0 to the largest payout, stretched to the cap when the cap is no
+/// more than 1.5 times the largest payout (so the cap line is drawn where it is).
+fn payout(samples: Samples<'_>, cap: Option<f64>) -> PayoutData {
+    let max = samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
+    let cap_on_scale = cap.is_some_and(|c| c > 0.0 && c <= 1.5 * max.max(0.0) && max > 0.0);
+    let hi = match cap {
+        Some(c) if cap_on_scale => c.max(max) * 1.04,
+        _ => max,
+    };
+    PayoutData {
+        histogram: Histogram::new(samples, 0.0, hi, BINS),
+        cap,
+        cap_on_scale,
+    }
+}
+
+impl ChartData {
+    /// Computes the chart data of `sim` (does not reorder its columns).
+    pub fn new(scenario: &Scenario, sim: &Simulation) -> ChartData {
+        let pool = sim.samples(sim.layout.fixed(Column::PoolLoss));
+        let gross = sim.samples(sim.layout.fixed(Column::GrossDefaultLoss));
+        let payouts = scenario
+            .parties()
+            .enumerate()
+            .map(|(p, (_, party))| {
+                let col = sim.samples(sim.layout.party(p, PartyColumn::Payout));
+                payout(col, party.cap.map(f64::from_decimal))
+            })
+            .collect();
+        let undertaker = scenario.undertaker.as_ref().map(|u| {
+            let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+            payout(draws, u.cap.map(f64::from_decimal))
+        });
+        let firms = scenario.firms.len();
+        let mut default_counts = vec![0u64; firms + 1];
+        let defaults = sim.samples(sim.layout.fixed(Column::Defaults));
+        for &d in defaults.stored {
+            default_counts[(d as usize).min(firms)] += 1;
+        }
+        default_counts[(defaults.baseline as usize).min(firms)] += defaults.count;
+        let years = scenario.deal.term_years();
+        let pds: Vec<f64> = scenario
+            .firms
+            .iter()
+            .map(|f| -(-f.credit.hazard() * years).exp_m1())
+            .collect();
+        ChartData {
+            pool_loss: Histogram::new(pool, 0.0, 0.0, BINS),
+            pool_loss_exceedance: exceedance(pool, EXCEEDANCE_POINTS),
+            gross_loss_exceedance: exceedance(gross, EXCEEDANCE_POINTS),
+            payouts,
+            undertaker,
+            default_counts,
+            independent: independent_defaults(&pds),
+            paths: sim.paths,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_and_degenerate_ranges() {
+        let h = Histogram::new(Samples::plain(&[0.0, 1.0, 2.0, 10.0]), 0.0, 0.0, 10);
+        assert_eq!(h.counts.iter().sum::<u64>(), 4);
+        assert_eq!(h.counts[0], 1);
+        assert_eq!(h.counts[9], 1, "the top edge goes in the last bin");
+        let z = Histogram::new(Samples::plain(&[0.0; 5]), 0.0, 0.0, 10);
+        assert!(z.is_degenerate() && z.hi > z.lo);
+        assert_eq!(z.counts.iter().sum::<u64>(), 5);
+    }
+
+    #[test]
+    fn poisson_binomial_is_binomial_for_equal_pds() {
+        let pmf = independent_defaults(&[0.1; 4]);
+        let binom = [0.6561, 0.2916, 0.0486, 0.0036, 0.0001];
+        for (a, b) in pmf.iter().zip(binom) {
+            assert!((a - b).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn wilson_is_inside_unit_interval_and_covers_zero() {
+        let (lo, hi) = wilson(0, 1000, Z_95);
+        assert!(lo.abs() < 1e-15);
+        assert!(hi > 0.0 && hi < 0.01);
+        let (lo, hi) = wilson(500, 1000, Z_95);
+        assert!(lo < 0.5 && hi > 0.5);
+    }
+
+    #[test]
+    fn exceedance_counts_strictly_above() {
+        let e = exceedance(Samples::plain(&[0.0, 0.0, 1.0, 2.0]), 3);
+        assert_eq!(e[0].p, 0.5);
+        assert_eq!(e[1].p, 0.25);
+        assert_eq!(e[2].p, 0.0);
+    }
+}

@@ -1,0 +1,223 @@
+//! Charts for the report folder and the memo: pure renderers that return PNG bytes and SVG text.
+//!
+//! Six charts, each drawn by one function of [`figures`], generic over the plotters backend:
+//!
+//! | file stem | chart |
+//! |---|---|
+//! | `pool_loss` | pool-loss histogram (log share of paths) with the mean, VaR 99% and ES 99% marked |
+//! | `loss_exceedance` | `P(loss > x)` of the gross default loss and the pool loss, log axis, 95% bands |
+//! | `guarantor_exposure` | each party's payout distribution with its cap and P(cap exhausted); the undertaker's draw |
+//! | `coupon_coverage` | fan chart of the senior coupon coverage by period (5/25/50/75/95%), the 1.0 line |
+//! | `tranche_loss` | tranche expected loss and P(loss) with ±1.96 standard-error bars |
+//! | `default_count` | default-count distribution against the independent-defaults binomial |
+//!
+//! `coupon_coverage` and `tranche_loss` are drawn only for deals with notes. Every chart has a
+//! title, axis titles with units, thousands separators, a footnote (scenario, paths, seed,
+//! version) and the Okabe–Ito colour-blind-safe palette. The SVG is drawn at memo size; the PNG
+//! at twice that, for print. Text is drawn with the font of [`fonts`] (embedded DejaVu Sans
+//! unless a font file was given), so rendering needs no system fonts.
+//!
+//! No file I/O here: [`crate::report::write_report`] writes what [`render_all`] returns.
+
+pub mod data;
+pub mod figures;
+pub mod fonts;
+pub mod style;
+
+use plotters::prelude::*;
+use thiserror::Error;
+
+use crate::report::summary::Summary;
+use data::ChartData;
+pub use style::{Labels, Style};
+
+/// A chart that could not be rendered.
+#[derive(Debug, Error)]
+pub enum ChartError {
+    /// Drawing failed (a plotters error, e.g. a missing font).
+    #[error("cannot draw the {chart} chart: {reason}")]
+    Draw { chart: &'static str, reason: String },
+    /// The bitmap could not be encoded as PNG.
+    #[error("cannot encode the {chart} chart as PNG: {reason}")]
+    Encode { chart: &'static str, reason: String },
+}
+
+/// The charts, in memo order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    PoolLoss,
+    LossExceedance,
+    GuarantorExposure,
+    CouponCoverage,
+    TrancheLoss,
+    DefaultCount,
+}
+
+impl ChartKind {
+    /// Every chart, in memo order.
+    pub const ALL: [ChartKind; 6] = [
+        ChartKind::PoolLoss,
+        ChartKind::LossExceedance,
+        ChartKind::GuarantorExposure,
+        ChartKind::CouponCoverage,
+        ChartKind::TrancheLoss,
+        ChartKind::DefaultCount,
+    ];
+
+    /// The file stem: `pool_loss` gives `pool_loss.png` and `pool_loss.svg`.
+    pub fn stem(self) -> &'static str {
+        match self {
+            ChartKind::PoolLoss => "pool_loss",
+            ChartKind::LossExceedance => "loss_exceedance",
+            ChartKind::GuarantorExposure => "guarantor_exposure",
+            ChartKind::CouponCoverage => "coupon_coverage",
+            ChartKind::TrancheLoss => "tranche_loss",
+            ChartKind::DefaultCount => "default_count",
+        }
+    }
+
+    /// The chart's title in `labels`' language.
+    pub fn title(self, labels: &Labels) -> &'static str {
+        match self {
+            ChartKind::PoolLoss => labels.pool_loss_title,
+            ChartKind::LossExceedance => labels.exceedance_title,
+            ChartKind::GuarantorExposure => labels.guarantors_title,
+            ChartKind::CouponCoverage => labels.coverage_title,
+            ChartKind::TrancheLoss => labels.tranches_title,
+            ChartKind::DefaultCount => labels.defaults_title,
+        }
+    }
+
+    /// Whether the chart applies to this summary (coverage and tranches need notes; guarantor
+    /// exposure needs a party or an undertaker).
+    pub fn applies(self, summary: &Summary) -> bool {
+        match self {
+            ChartKind::CouponCoverage => summary.coupon_coverage.is_some(),
+            ChartKind::TrancheLoss => !summary.tranches.is_empty(),
+            ChartKind::GuarantorExposure => figures::guarantor_panels(summary) > 0,
+            _ => true,
+        }
+    }
+
+    /// Size at memo scale (SVG pixels); the PNG is twice this.
+    pub fn size(self, summary: &Summary) -> (u32, u32) {
+        match self {
+            ChartKind::GuarantorExposure => {
+                let panels = figures::guarantor_panels(summary);
+                let rows = panels.div_ceil(figures::guarantor_columns(panels)) as u32;
+                (1000, 90 + 330 * rows.max(1))
+            }
+            ChartKind::TrancheLoss => (1000, 460),
+            _ => (1000, 560),
+        }
+    }
+}
+
+/// One rendered chart.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub kind: ChartKind,
+    pub title: String,
+    /// PNG at [`PNG_SCALE`] times the memo size.
+    pub png: Vec<u8>,
+    pub svg: String,
+}
+
+/// The PNG's size factor over the memo (SVG) size.
+pub const PNG_SCALE: u32 = 2;
+
+fn draw<DB: DrawingBackend>(
+    kind: ChartKind,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    style: &Style,
+    summary: &Summary,
+    data: &ChartData,
+) -> Result<(), ChartError> {
+    let result = match kind {
+        ChartKind::PoolLoss => figures::pool_loss(root, style, summary, data),
+        ChartKind::LossExceedance => figures::exceedance(root, style, summary, data),
+        ChartKind::GuarantorExposure => figures::guarantors(root, style, summary, data),
+        ChartKind::CouponCoverage => figures::coverage(root, style, summary),
+        ChartKind::TrancheLoss => figures::tranches(root, style, summary),
+        ChartKind::DefaultCount => figures::defaults(root, style, summary, data),
+    };
+    result
+        .and_then(|()| root.present().map_err(Into::into))
+        .map_err(|e| ChartError::Draw {
+            chart: kind.stem(),
+            reason: e.0,
+        })
+}
+
+/// Encodes an RGB buffer as PNG.
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        // 144 dpi: the PNG is twice the memo size.
+        enc.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: 5669,
+            yppu: 5669,
+            unit: png::Unit::Meter,
+        }));
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Renders one chart as SVG (memo size) and PNG (twice that).
+///
+/// # Errors
+/// [`ChartError`] when drawing or encoding fails.
+pub fn render(
+    kind: ChartKind,
+    summary: &Summary,
+    data: &ChartData,
+    labels: &Labels,
+) -> Result<Figure, ChartError> {
+    fonts::ensure_embedded();
+    let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
+    let (w, h) = kind.size(summary);
+    let mut style = Style {
+        scale: 1.0,
+        labels: labels.clone(),
+        footnote,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        draw(kind, &root, &style, summary, data)?;
+    }
+    style.scale = f64::from(PNG_SCALE);
+    let (pw, ph) = (w * PNG_SCALE, h * PNG_SCALE);
+    let mut rgb = vec![255u8; (pw * ph * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (pw, ph)).into_drawing_area();
+        draw(kind, &root, &style, summary, data)?;
+    }
+    let png = encode_png(&rgb, (pw, ph)).map_err(|reason| ChartError::Encode {
+        chart: kind.stem(),
+        reason,
+    })?;
+    Ok(Figure {
+        kind,
+        title: kind.title(labels).to_owned(),
+        png,
+        svg,
+    })
+}
+
+/// Renders every chart that applies to `summary`, in memo order.
+///
+/// # Errors
+/// The first [`ChartError`].
+pub fn render_all(summary: &Summary, data: &ChartData, labels: &Labels) -> Result<Vec<Figure>, ChartError> {
+    ChartKind::ALL
+        .into_iter()
+        .filter(|k| k.applies(summary))
+        .map(|k| render(k, summary, data, labels))
+        .collect()
+}
