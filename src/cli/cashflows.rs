@@ -22,7 +22,7 @@ pub(crate) struct CashflowsArgs {
     /// mean of its Beta distribution).
     #[arg(long)]
     recovery: Option<String>,
-    /// Output folder (default: reports/<scenario file stem>/cashflows/).
+    /// Output folder (default: reports/<scenario file stem>-cashflows/).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print nothing but errors.
@@ -71,7 +71,7 @@ pub(crate) fn cashflows(args: &CashflowsArgs) -> Result<(), Failure> {
             "{}: {}; recovery rate {}; balanced in all {} periods",
             statement.scenario,
             statement.case_label,
-            statement.recovery_rate.normalize(),
+            statement.recovery_rate.round_dp(6).normalize(),
             statement.periods.len()
         );
         let c = &statement.currency;
