@@ -14,13 +14,14 @@ use ipabs::runner;
 
 use common::{data, ipabs, num, root, run_summary};
 
-const CHARTS: [&str; 6] = [
+const CHARTS: [&str; 7] = [
     "pool_loss",
     "loss_exceedance",
     "guarantor_exposure",
     "coupon_coverage",
     "tranche_loss",
     "default_count",
+    "convergence",
 ];
 
 /// Decodes a PNG: `(width, height, RGB or RGBA bytes, bytes per pixel)`.
@@ -99,7 +100,7 @@ fn run_writes_charts_and_memos_that_read() {
 
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg ").count(), 6, "every chart inline");
+    assert_eq!(html.matches("<svg ").count(), CHARTS.len(), "every chart inline");
     assert!(
         !html.contains("<img") && !html.contains("src=") && !html.contains("<link"),
         "self-contained"
@@ -159,11 +160,18 @@ fn markers_sit_at_the_summary_numbers() {
         .map(|e| e.p)
         .fold(0.0, f64::max);
     assert!(above_var <= 0.01 + 1e-12);
+    // The convergence series ends at the summary's estimate and standard error (all paths;
+    // summed in another order, so equal to rounding).
+    let end = summary.convergence[0].points.last().unwrap();
+    assert_eq!(summary.convergence[0].metric, "pool_loss.mean");
+    assert_eq!(end.paths, 8000);
+    assert!((end.estimate - summary.pool_loss.mean).abs() <= 1e-9 * summary.pool_loss.mean.abs());
+    assert!((end.se - summary.pool_loss.se_mean).abs() <= 1e-9 * summary.pool_loss.se_mean);
 
     // Every chart renders with only the embedded font; the multi-tier deal has 5 panels.
     let labels = Labels::new(Language::En, &summary.currency);
     let figs = chart::render_all(&summary, &data, &labels).unwrap();
-    assert_eq!(figs.len(), 6);
+    assert_eq!(figs.len(), CHARTS.len());
     let g = figs
         .iter()
         .find(|f| f.kind == ChartKind::GuarantorExposure)

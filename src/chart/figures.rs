@@ -861,3 +861,91 @@ pub fn defaults<DB: DrawingBackend>(
         .draw()?;
     Ok(())
 }
+
+/// Running estimates against paths (log axis) with their 95% confidence intervals, one panel per
+/// metric of `summary.convergence`; the final estimate is drawn as a dashed line.
+pub fn convergence<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    style: &Style,
+    summary: &Summary,
+) -> Drawn {
+    let l = &style.labels;
+    let body = frame(root, style, l.convergence_title)?;
+    let series = &summary.convergence;
+    let rows = series.len().div_ceil(2).max(1);
+    let panels = body.split_evenly((rows, 2));
+    for (panel, s) in panels.iter().zip(series) {
+        let points = &s.points;
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let x0 = first.paths as f64;
+        let x1 = (last.paths as f64).max(x0 * 2.0);
+        let lo = points.iter().map(|p| p.ci_95[0]).fold(f64::INFINITY, f64::min) / 1e6;
+        let hi = points
+            .iter()
+            .map(|p| p.ci_95[1])
+            .fold(f64::NEG_INFINITY, f64::max)
+            / 1e6;
+        let pad = ((hi - lo) * 0.08).max(hi.abs() * 1e-3).max(1e-9);
+        let (lo, hi) = (lo - pad, hi + pad);
+        let decimals = money_decimals(hi - lo) + 1;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(&s.metric, style.font(13.5))
+            .margin(style.px(8.0))
+            .x_label_area_size(style.px(40.0))
+            .y_label_area_size(style.px(70.0))
+            .build_cartesian_2d((x0..x1).log_scale(), lo..hi)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
+            .axis_style(GREY.stroke_width(style.px(1.0)))
+            .x_labels(6)
+            .y_labels(6)
+            .x_desc(l.convergence_axis_x)
+            .y_desc(l.money_unit.as_str())
+            .label_style(style.font(11.0))
+            .axis_desc_style(style.font(12.0))
+            .x_label_formatter(&|x| grouped(*x, 0))
+            .y_label_formatter(&|y| grouped(*y, decimals))
+            .draw()?;
+        let band: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.paths as f64, p.ci_95[1] / 1e6))
+            .chain(points.iter().rev().map(|p| (p.paths as f64, p.ci_95[0] / 1e6)))
+            .collect();
+        chart
+            .draw_series([Polygon::new(band, oi::SKY_BLUE.mix(0.35).filled())])?
+            .label(l.band_95)
+            .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], oi::SKY_BLUE.mix(0.35).filled()));
+        let line = oi::BLUE.stroke_width(style.px(2.0));
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.paths as f64, p.estimate / 1e6)),
+                line,
+            ))?
+            .label(l.estimate)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], line));
+        let fin = last.estimate / 1e6;
+        let dash = oi::VERMILLION.stroke_width(style.px(1.5));
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x0, fin), (x1, fin)],
+                style.ipx(6.0).max(1) as u32,
+                style.ipx(4.0).max(1) as u32,
+                dash,
+            ))?
+            .label(l.final_estimate)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], dash));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .margin(style.px(6.0))
+            .label_font(style.font(10.5))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GREY.stroke_width(style.px(1.0)))
+            .draw()?;
+    }
+    Ok(())
+}

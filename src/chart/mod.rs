@@ -10,6 +10,7 @@
 //! | `coupon_coverage` | fan chart of the senior coupon coverage by period (5/25/50/75/95%), the 1.0 line |
 //! | `tranche_loss` | tranche expected loss and P(loss) with ±1.96 standard-error bars |
 //! | `default_count` | default-count distribution against the independent-defaults binomial |
+//! | `convergence` | running estimates ± 95% CI against paths (log axis), for the memo appendix |
 //!
 //! `coupon_coverage` and `tranche_loss` are drawn only for deals with notes. Every chart has a
 //! title, axis titles with units, thousands separators, a footnote (scenario, paths, seed,
@@ -51,17 +52,19 @@ pub enum ChartKind {
     CouponCoverage,
     TrancheLoss,
     DefaultCount,
+    Convergence,
 }
 
 impl ChartKind {
     /// Every chart, in memo order.
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::PoolLoss,
         ChartKind::LossExceedance,
         ChartKind::GuarantorExposure,
         ChartKind::CouponCoverage,
         ChartKind::TrancheLoss,
         ChartKind::DefaultCount,
+        ChartKind::Convergence,
     ];
 
     /// The file stem: `pool_loss` gives `pool_loss.png` and `pool_loss.svg`.
@@ -73,6 +76,7 @@ impl ChartKind {
             ChartKind::CouponCoverage => "coupon_coverage",
             ChartKind::TrancheLoss => "tranche_loss",
             ChartKind::DefaultCount => "default_count",
+            ChartKind::Convergence => "convergence",
         }
     }
 
@@ -85,6 +89,7 @@ impl ChartKind {
             ChartKind::CouponCoverage => labels.coverage_title,
             ChartKind::TrancheLoss => labels.tranches_title,
             ChartKind::DefaultCount => labels.defaults_title,
+            ChartKind::Convergence => labels.convergence_title,
         }
     }
 
@@ -108,6 +113,10 @@ impl ChartKind {
                 (1000, 90 + 330 * rows.max(1))
             }
             ChartKind::TrancheLoss => (1000, 460),
+            ChartKind::Convergence => {
+                let rows = summary.convergence.len().div_ceil(2).max(1) as u32;
+                (1000, 90 + 300 * rows)
+            }
             _ => (1000, 560),
         }
     }
@@ -140,6 +149,7 @@ fn draw<DB: DrawingBackend>(
         ChartKind::CouponCoverage => figures::coverage(root, style, summary),
         ChartKind::TrancheLoss => figures::tranches(root, style, summary),
         ChartKind::DefaultCount => figures::defaults(root, style, summary, data),
+        ChartKind::Convergence => figures::convergence(root, style, summary),
     };
     result
         .and_then(|()| root.present().map_err(Into::into))

@@ -105,6 +105,11 @@ pub struct Labels {
     pub defaults_axis: &'static str,
     pub simulated: &'static str,
     pub independent: &'static str,
+
+    pub convergence_title: &'static str,
+    pub convergence_axis_x: &'static str,
+    pub estimate: &'static str,
+    pub final_estimate: &'static str,
 }
 
 impl Labels {
@@ -152,6 +157,10 @@ impl Labels {
                 defaults_axis: "firms defaulting within the term",
                 simulated: "simulated (correlated)",
                 independent: "independent defaults (binomial)",
+                convergence_title: "Convergence: estimates ± 95% confidence interval against paths",
+                convergence_axis_x: "paths (log scale)",
+                estimate: "running estimate",
+                final_estimate: "final estimate",
             },
             Language::Zh => Labels {
                 language,
@@ -198,6 +207,10 @@ impl Labels {
                 defaults_axis: "期限内违约企业数",
                 simulated: "模拟（相关违约）",
                 independent: "独立违约（二项分布）",
+                convergence_title: "收敛性：估计值 ± 95% 置信区间与路径数",
+                convergence_axis_x: "路径数（对数刻度）",
+                estimate: "累计估计值",
+                final_estimate: "最终估计值",
             },
         }
     }
