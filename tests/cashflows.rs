@@ -378,3 +378,13 @@ fn cli_rejects_bad_defaults_with_status_2() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn the_workbook_is_the_same_bytes_every_time() {
+    let s = statement(&data("forced.toml"), "A@1", "", None);
+    let tables = ipabs::report::cashflows::tables(&s);
+    let a = ipabs::report::cashflows::xlsx(&s, &tables).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b = ipabs::report::cashflows::xlsx(&s, &tables).unwrap();
+    assert_eq!(a, b);
+}

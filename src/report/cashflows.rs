@@ -17,7 +17,9 @@
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use rust_xlsxwriter::{Chart, ChartType, Format, FormatAlign, Workbook, XlsxError};
+use rust_xlsxwriter::{
+    Chart, ChartType, DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, XlsxError,
+};
 
 use crate::ledger::Statement;
 
@@ -278,9 +280,12 @@ pub fn csv_files(tables: &[Table]) -> Result<Vec<(String, Vec<u8>)>, csv::Error>
 }
 
 /// The workbook: a sheet per table, money as numbers formatted `#,##0.00`, header rows frozen,
-/// and a line chart of the coverage ratio next to the periods table.
+/// and a line chart of the coverage ratio next to the periods table. Its creation date is fixed
+/// (2000-01-01), so the same statement gives the same bytes.
 pub fn xlsx(s: &Statement, tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
+    let epoch = ExcelDateTime::from_ymd(2000, 1, 1)?;
+    book.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
     let header = Format::new()
         .set_bold()
         .set_align(FormatAlign::Center)
