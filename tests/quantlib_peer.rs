@@ -74,7 +74,7 @@ fn distributions(
     let s = lattice::solve(&pool, &Settings::default()).unwrap();
     (
         LatticeDistribution::new(1.0, s.defaults),
-        LatticeDistribution::new(s.unit, s.loss),
+        LatticeDistribution::new(s.info.unit, s.loss),
     )
 }
 

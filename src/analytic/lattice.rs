@@ -79,12 +79,19 @@ impl Settings {
 /// The unconditional distributions of the pool loss and of the number of defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Solved {
-    /// Lattice unit in money.
-    pub unit: f64,
     /// `loss[j]` = P(loss = j · unit).
     pub loss: Vec<f64>,
     /// `defaults[k]` = P(k defaults within the term).
     pub defaults: Vec<f64>,
+    /// The lattice and quadrature behind them.
+    pub info: SolvedInfo,
+}
+
+/// Quadrature and lattice facts of a solution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolvedInfo {
+    /// Lattice unit in money.
+    pub unit: f64,
     /// Whether the lattice holds every loss exactly (to the cent).
     pub exact: bool,
     /// Largest possible difference between a path's lattice loss and its true loss, in money.
@@ -543,22 +550,25 @@ pub fn solve(pool: &Pool, settings: &Settings) -> Result<Solved, Unsupported> {
         }
     }
     Ok(Solved {
-        unit: lat.unit_cents as f64 / 100.0,
         loss,
         defaults,
-        exact: lat.exact,
-        rounding_bound: lat.rounding_bound,
-        nodes,
-        factor_dims: dims,
-        hermite_nodes: if dims == 0 { 1 } else { gh.len() },
-        factor_rule: if gh.len() > 1
-            && (gh.nodes[1] - gh.nodes[0] - (gh.nodes[gh.len() - 1] - gh.nodes[gh.len() - 2])).abs() < 1e-12
-        {
-            "trapezoid"
-        } else {
-            "gauss-hermite"
+        info: SolvedInfo {
+            unit: lat.unit_cents as f64 / 100.0,
+            exact: lat.exact,
+            rounding_bound: lat.rounding_bound,
+            nodes,
+            factor_dims: dims,
+            hermite_nodes: if dims == 0 { 1 } else { gh.len() },
+            factor_rule: if gh.len() > 1
+                && (gh.nodes[1] - gh.nodes[0] - (gh.nodes[gh.len() - 1] - gh.nodes[gh.len() - 2])).abs()
+                    < 1e-12
+            {
+                "trapezoid"
+            } else {
+                "gauss-hermite"
+            },
+            mixing_nodes: mix.len(),
         },
-        mixing_nodes: mix.len(),
     })
 }
 

@@ -37,7 +37,7 @@ pub mod quadrature;
 pub mod vasicek;
 
 pub use distribution::LatticeDistribution;
-pub use lattice::{Settings, Solved};
+pub use lattice::{Settings, Solved, SolvedInfo};
 pub use pool::{Pool, PoolFirm, Unsupported};
 pub use vasicek::Lhp;
 
@@ -80,19 +80,6 @@ pub struct Analytic {
     pub lhp: Option<Lhp>,
     /// What the reader should know (features ignored, rounding).
     pub notes: Vec<String>,
-}
-
-/// Quadrature and lattice facts of a solution.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SolvedInfo {
-    pub unit: f64,
-    pub exact: bool,
-    pub rounding_bound: f64,
-    pub nodes: usize,
-    pub factor_dims: usize,
-    pub hermite_nodes: usize,
-    pub factor_rule: &'static str,
-    pub mixing_nodes: usize,
 }
 
 /// The scenario's notes as loss slices, bottom up: the most junior tranche attaches at the
@@ -165,14 +152,14 @@ pub fn analyse(
             "tranche figures are slices of the gross default loss (subordination only: no guarantors, undertaker, interest or timing)".to_owned(),
         );
     }
-    if !solved.exact {
+    if !solved.info.exact {
         notes.push(format!(
             "losses were rounded to a lattice of {:.2}; every path's loss is within {:.2} of its true value",
-            solved.unit, solved.rounding_bound
+            solved.info.unit, solved.info.rounding_bound
         ));
     }
     let lhp = lhp_of(&pool);
-    let gross = LatticeDistribution::new(solved.unit, solved.loss.clone());
+    let gross = LatticeDistribution::new(solved.info.unit, solved.loss.clone());
     let notional = pool.notional;
     let mut all: Vec<(String, f64, f64)> = note_slices(scenario);
     all.extend(
@@ -196,16 +183,7 @@ pub fn analyse(
         gross,
         expected_loss_exact: pool.expected_loss(),
         expected_defaults_exact: pool.expected_defaults(),
-        solved: SolvedInfo {
-            unit: solved.unit,
-            exact: solved.exact,
-            rounding_bound: solved.rounding_bound,
-            nodes: solved.nodes,
-            factor_dims: solved.factor_dims,
-            hermite_nodes: solved.hermite_nodes,
-            factor_rule: solved.factor_rule,
-            mixing_nodes: solved.mixing_nodes,
-        },
+        solved: solved.info,
         pool_loss_is_gross: scenario.tiers.is_empty(),
         slices,
         lhp,

@@ -24,8 +24,8 @@ fn rho_zero_is_the_binomial() {
     for (n, p) in [(14usize, 0.03), (100, 0.05), (1000, 0.01)] {
         let pool = homogeneous(n, p, 0.0, 60, Copula::Gaussian);
         let s = lattice::solve(&pool, &Settings::default()).unwrap();
-        assert_eq!(s.nodes, 1);
-        assert_eq!(s.unit, 60.0);
+        assert_eq!(s.info.nodes, 1);
+        assert_eq!(s.info.unit, 60.0);
         for k in 0..=n {
             let want = binomial_pmf(n as u64, p, k as u64);
             assert!(
@@ -53,7 +53,7 @@ fn probabilities_sum_to_one_and_mean_is_p_times_lgd() {
     ];
     for (pool, what) in cases {
         let s = lattice::solve(&pool, &Settings::default()).unwrap();
-        let d = LatticeDistribution::new(s.unit, s.loss.clone());
+        let d = LatticeDistribution::new(s.info.unit, s.loss.clone());
         assert!((d.total() - 1.0).abs() < 1e-12, "{what}: total {}", d.total());
         let el = pool.expected_loss();
         assert!(
@@ -78,10 +78,10 @@ fn heterogeneous_two_sector_pool() {
     ];
     let pool = Pool::new(Copula::Gaussian, &[1.0, 0.4, 0.4, 1.0], 2, firms, 400_000.0);
     let s = lattice::solve(&pool, &Settings::default()).unwrap();
-    assert_eq!(s.unit, 15_000.0);
-    assert!(s.exact);
-    assert_eq!(s.factor_dims, 2);
-    let d = LatticeDistribution::new(s.unit, s.loss.clone());
+    assert_eq!(s.info.unit, 15_000.0);
+    assert!(s.info.exact);
+    assert_eq!(s.info.factor_dims, 2);
+    let d = LatticeDistribution::new(s.info.unit, s.loss.clone());
     assert!((d.total() - 1.0).abs() < 1e-12);
     assert!((d.mean() - pool.expected_loss()).abs() < 1e-12 * pool.expected_loss());
     // P(no loss) by a brute-force double integral over the two correlated factors.
@@ -200,7 +200,7 @@ fn period_dependent_loss_of_one_firm() {
     };
     let pool = Pool::new(Copula::Gaussian, &[1.0], 1, vec![firm], 200.0);
     let s = lattice::solve(&pool, &Settings::default()).unwrap();
-    assert_eq!(s.unit, 100.0);
+    assert_eq!(s.info.unit, 100.0);
     assert!((s.loss[0] - 0.75).abs() < 1e-15);
     assert!((s.loss[1] - 0.15).abs() < 1e-15);
     assert!((s.loss[2] - 0.10).abs() < 1e-15);
@@ -220,17 +220,17 @@ fn coarse_lattice_reports_its_rounding_bound() {
         ..Settings::default()
     };
     let s = lattice::solve(&pool, &settings).unwrap();
-    assert!(!s.exact);
+    assert!(!s.info.exact);
     assert!(s.loss.len() <= 1000);
     // Each firm's loss moved by at most half a unit.
     assert!(
-        s.rounding_bound <= s.unit + 1e-9,
+        s.info.rounding_bound <= s.info.unit + 1e-9,
         "bound {} unit {}",
-        s.rounding_bound,
-        s.unit
+        s.info.rounding_bound,
+        s.info.unit
     );
-    let d = LatticeDistribution::new(s.unit, s.loss.clone());
-    assert!((d.mean() - pool.expected_loss()).abs() <= 0.1 * s.rounding_bound + 1e-9);
+    let d = LatticeDistribution::new(s.info.unit, s.loss.clone());
+    assert!((d.mean() - pool.expected_loss()).abs() <= 0.1 * s.info.rounding_bound + 1e-9);
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn lhp_is_the_limit_of_large_pools() {
     let lhp = lhp_of(&pool).unwrap();
     assert!((lhp.lgd - 0.6).abs() < 1e-12);
     let s = lattice::solve(&pool, &Settings::default()).unwrap();
-    let d = LatticeDistribution::new(s.unit, s.loss.clone());
+    let d = LatticeDistribution::new(s.info.unit, s.loss.clone());
     // The 99% quantile of the loss fraction: finite pool within 5% of the limit.
     let finite = d.quantile(0.99) / pool.notional;
     let limit = lhp.quantile(0.99);
