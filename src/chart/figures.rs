@@ -6,6 +6,8 @@
 //! currency units with thousands separators; probabilities are percentages.
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -51,6 +53,38 @@ pub fn frame<DB: DrawingBackend>(
         .titled(title, style.font(19.0))?;
     let _ = w;
     Ok(body.margin(style.px(4.0), style.px(6.0), style.px(12.0), style.px(22.0)))
+}
+
+/// A chart with money (millions) across, from `x.0` to `x.1`, and a log percentage axis from
+/// `floor` to 100% up, its mesh and axis titles `desc` drawn.
+fn money_by_log_share<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    style: &Style,
+    (lo, hi): (f64, f64),
+    floor: f64,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, LogCoord<f64>>>, DrawError> {
+    let decimals = money_decimals(hi - lo);
+    let mut chart = ChartBuilder::on(area)
+        .margin(style.px(6.0))
+        .x_label_area_size(style.px(46.0))
+        .y_label_area_size(style.px(78.0))
+        .build_cartesian_2d(lo..hi, (floor..100.0).log_scale())?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
+        .axis_style(GREY.stroke_width(style.px(1.0)))
+        .x_labels(8)
+        .y_labels(8)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(style.font(12.0))
+        .axis_desc_style(style.font(13.0))
+        .x_label_formatter(&|x| grouped(*x, decimals))
+        .y_label_formatter(&|y| log_percent_tick(*y))
+        .draw()?;
+    Ok(chart)
 }
 
 /// Writes `note` in the middle of `area` (an empty distribution).
@@ -109,27 +143,14 @@ fn log_histogram<DB: DrawingBackend>(
     }
     let n = h.n as f64;
     let (lo, hi) = (h.lo / 1e6, h.hi / 1e6);
-    let decimals = money_decimals(hi - lo);
     let floor = log_percent_floor(h.n);
-    let mut chart = ChartBuilder::on(&area)
-        .margin(style.px(6.0))
-        .x_label_area_size(style.px(46.0))
-        .y_label_area_size(style.px(78.0))
-        .build_cartesian_2d(lo..hi, (floor..100.0).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
-        .axis_style(GREY.stroke_width(style.px(1.0)))
-        .x_labels(8)
-        .y_labels(8)
-        .x_desc(x_axis)
-        .y_desc(style.labels.share_of_paths_log)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .x_label_formatter(&|x| grouped(*x, decimals))
-        .y_label_formatter(&|y| log_percent_tick(*y))
-        .draw()?;
+    let mut chart = money_by_log_share(
+        &area,
+        style,
+        (lo, hi),
+        floor,
+        (x_axis, style.labels.share_of_paths_log),
+    )?;
     let width = h.width() / 1e6;
     chart.draw_series(
         h.counts
@@ -313,27 +334,9 @@ pub fn exceedance<DB: DrawingBackend>(
         return note(&body, style, &empty);
     }
     let (lo, hi) = (min / 1e6, max / 1e6);
-    let decimals = money_decimals(hi - lo);
     let floor = log_percent_floor(summary.paths);
-    let mut chart = ChartBuilder::on(&body)
-        .margin(style.px(6.0))
-        .x_label_area_size(style.px(46.0))
-        .y_label_area_size(style.px(78.0))
-        .build_cartesian_2d(lo..hi, (floor..100.0).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
-        .axis_style(GREY.stroke_width(style.px(1.0)))
-        .x_labels(8)
-        .y_labels(8)
-        .x_desc(l.with_unit(l.exceedance_axis_x, &l.money_unit))
-        .y_desc(l.exceedance_axis_y)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .x_label_formatter(&|x| grouped(*x, decimals))
-        .y_label_formatter(&|y| log_percent_tick(*y))
-        .draw()?;
+    let x_axis = l.with_unit(l.exceedance_axis_x, &l.money_unit);
+    let mut chart = money_by_log_share(&body, style, (lo, hi), floor, (&x_axis, l.exceedance_axis_y))?;
     exceedance_series(
         &mut chart,
         style,
