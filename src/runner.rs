@@ -11,6 +11,8 @@
 //! (ziggurat), chi-square and Beta are `rand_distr`'s; their versions are recorded in every
 //! run's manifest because a new `rand_distr` may change values.
 
+use std::ops::Range;
+
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -256,8 +258,11 @@ impl Layout {
 /// [`Simulation::count`] see all `paths` paths; [`Simulation::full_column`] expands one column.
 #[derive(Debug, Clone)]
 pub struct Simulation {
+    /// Paths of the whole run.
     pub paths: u64,
     pub seed: u64,
+    /// The blocks simulated here: all of them, or one shard's.
+    pub blocks: Range<u64>,
     pub threads: usize,
     pub layout: Layout,
     /// The baseline outcome, one value per column.
@@ -322,7 +327,92 @@ impl<'a> Samples<'a> {
     }
 }
 
+/// Why shards could not be merged.
+#[derive(Debug, Error, PartialEq)]
+pub enum MergeError {
+    #[error("no partial results to merge")]
+    Empty,
+    #[error("the partial results are of different runs ({what} differs)")]
+    Mismatch { what: &'static str },
+    #[error("blocks {missing_from}..{missing_to} are missing (a shard is missing)")]
+    Missing { missing_from: u64, missing_to: u64 },
+    #[error("blocks from {from} are given twice (a shard is repeated or the layouts differ)")]
+    Overlap { from: u64 },
+}
+
 impl Simulation {
+    /// Whether this holds every block of the run.
+    pub fn is_complete(&self) -> bool {
+        self.blocks == (0..block_count(self.paths))
+    }
+
+    /// Joins the shards of one run into the whole run: identical, bit for bit, to simulating
+    /// all the blocks at once. The parts may come in any order; they must tile the blocks.
+    ///
+    /// # Errors
+    /// [`MergeError`] when the parts belong to different runs, miss blocks or overlap.
+    pub fn merge(mut parts: Vec<Simulation>) -> Result<Simulation, MergeError> {
+        parts.sort_by_key(|p| p.blocks.start);
+        let first = parts.first().ok_or(MergeError::Empty)?;
+        for p in &parts {
+            let what = if p.paths != first.paths {
+                "paths"
+            } else if p.seed != first.seed {
+                "seed"
+            } else if p.layout != first.layout || p.coverage_sample.len() != first.coverage_sample.len() {
+                "layout"
+            } else if p
+                .baseline
+                .iter()
+                .zip(&first.baseline)
+                .any(|(a, b)| a.to_bits() != b.to_bits())
+            {
+                "baseline"
+            } else {
+                continue;
+            };
+            return Err(MergeError::Mismatch { what });
+        }
+        let mut next = 0;
+        for p in &parts {
+            if p.blocks.start > next {
+                return Err(MergeError::Missing {
+                    missing_from: next,
+                    missing_to: p.blocks.start,
+                });
+            }
+            if p.blocks.start < next {
+                return Err(MergeError::Overlap { from: p.blocks.start });
+            }
+            next = p.blocks.end;
+        }
+        let total = block_count(first.paths);
+        if next < total {
+            return Err(MergeError::Missing {
+                missing_from: next,
+                missing_to: total,
+            });
+        }
+        let mut parts = parts.into_iter();
+        let mut whole = parts.next().ok_or(MergeError::Empty)?;
+        for p in parts {
+            whole.blocks.end = p.blocks.end;
+            whole.threads = whole.threads.max(p.threads);
+            whole.baseline_count += p.baseline_count;
+            whole.stored.extend_from_slice(&p.stored);
+            for (a, b) in whole.columns.iter_mut().zip(&p.columns) {
+                a.extend_from_slice(b);
+            }
+            for (a, b) in whole.coverage_below_one.iter_mut().zip(&p.coverage_below_one) {
+                *a += b;
+            }
+            for (a, b) in whole.coverage_sample.iter_mut().zip(&p.coverage_sample) {
+                a.extend_from_slice(b);
+            }
+        }
+        Ok(whole)
+    }
+
     /// Column `c`'s samples over all paths.
     pub fn samples(&self, c: usize) -> Samples<'_> {
         Samples {
@@ -445,6 +535,30 @@ pub fn simulate(
     threads: usize,
     progress: &dyn Progress,
 ) -> Result<Simulation, RunError> {
+    simulate_blocks(plan, paths, seed, 0..block_count(paths), threads, progress)
+}
+
+/// The blocks of shard `shard` (1-based) of `shards` for a run of `paths` paths: a contiguous
+/// range, `floor((shard - 1) B / N) .. floor(shard B / N)` of the `B` blocks. Shards `1..=N`
+/// tile the blocks in order.
+pub fn shard_blocks(paths: u64, shard: u64, shards: u64) -> Range<u64> {
+    let b = u128::from(block_count(paths));
+    let (i, n) = (u128::from(shard.max(1)), u128::from(shards.max(1)));
+    ((i - 1) * b / n) as u64..(i * b / n).min(b) as u64
+}
+
+/// Simulates only the blocks `blocks` of a run of `paths` paths (a shard). The result holds
+/// those blocks' paths; [`Simulation::merge`] of all the shards in order is the whole run, bit
+/// for bit.
+pub fn simulate_blocks(
+    plan: &Plan,
+    paths: u64,
+    seed: u64,
+    blocks: Range<u64>,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<Simulation, RunError> {
+    let block_range = blocks.start.min(block_count(paths))..blocks.end.min(block_count(paths));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -455,7 +569,8 @@ pub fn simulate(
     let layout = Layout::of(plan);
     let sampled = coverage_sample_paths(plan.periods, paths);
     let blocks: Option<Vec<Block>> = pool.install(|| {
-        (0..block_count(paths))
+        block_range
+            .clone()
             .into_par_iter()
             .map_init(
                 || Scratch::new(plan),
@@ -544,6 +659,7 @@ pub fn simulate(
     Ok(Simulation {
         paths,
         seed,
+        blocks: block_range,
         threads: pool.current_num_threads(),
         layout,
         baseline: layout.row(base.baseline()),
@@ -568,6 +684,19 @@ mod tests {
         let (x, y, z) = (a.next_u64(), b.next_u64(), c.next_u64());
         assert!(x != y && x != z && y != z);
         assert_eq!(block_rng(7, 0).next_u64(), x);
+    }
+
+    #[test]
+    fn shards_tile_the_blocks() {
+        for (paths, n) in [(1u64, 3u64), (4096 * 10, 3), (4096 * 7 + 5, 7), (100_000, 1)] {
+            let mut next = 0;
+            for i in 1..=n {
+                let r = shard_blocks(paths, i, n);
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, block_count(paths));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod analytic;
 mod cashflows;
+mod merge;
 mod run;
 
 use std::io::Write;
@@ -33,6 +34,8 @@ enum Command {
     Analytic(analytic::AnalyticArgs),
     /// Write the exact cash-flow statement of one case of defaults (CSV and XLSX).
     Cashflows(cashflows::CashflowsArgs),
+    /// Join the partial results of `run --shard I/N` into the whole run's report.
+    Merge(merge::MergeArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Analytic(args) => analytic::run(&args),
         Command::Cashflows(args) => cashflows::cashflows(&args),
+        Command::Merge(args) => merge::merge(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -1,7 +1,7 @@
 //! `ipabs run`: simulate a scenario and write its report folder.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
 use crate::analytic::{self, compare};
 use crate::chart::{self, Labels, data::ChartData};
-use crate::model::{Language, TargetSe};
+use crate::model::{Language, Scenario, TargetSe};
 use crate::plan::Plan;
 use crate::report::analytic::AnalyticJson;
+use crate::report::partial::Partial;
 use crate::report::summary::{PrecisionTargetJson, Summary};
 use crate::report::{WriteError, memo, table, write_report};
 use crate::runner::{self, Column, Progress};
@@ -33,6 +34,28 @@ pub(crate) struct RunArgs {
     /// Report folder (default: reports/<scenario file stem>/).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Simulate only shard I of N (a fixed share of the blocks, I from 1 to N) and write a
+    /// partial result for `ipabs merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Also solve the scenario exactly (see `ipabs analytic`), write analytic.json and print
+    /// Monte Carlo beside the exact figures with z-scores; warns when any |z| > 4 (exit 0).
+    #[arg(long)]
+    check_analytic: bool,
+    /// Extra loss slices for --check-analytic, fractions of the pool, e.g. `0-0.03,0.03-0.06`.
+    #[arg(long, value_delimiter = ',', value_parser = super::analytic::parse_slice)]
+    slices: Vec<(f64, f64)>,
+    /// Double the paths until a standard error is reached, e.g. `pool_loss.mean=1000` or
+    /// `tranches.senior.p_loss=0.0001` (overrides [simulation] target_se; at most 64 x the paths).
+    #[arg(long, value_name = "METRIC=SE", value_parser = parse_until_se)]
+    until_se: Option<(String, f64)>,
+}
+
+/// How the report folder is rendered and what is printed (shared by `run` and `merge`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
     /// A TrueType/OpenType font file for chart text (overrides [report] font), e.g. a CJK font
     /// for Chinese labels: /usr/share/fonts/truetype/wqy/wqy-microhei.ttc.
     #[arg(long, value_name = "FILE")]
@@ -45,18 +68,91 @@ pub(crate) struct RunArgs {
     template: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
-    quiet: bool,
-    /// Also solve the scenario exactly (see `ipabs analytic`), write analytic.json and print
-    /// Monte Carlo beside the exact figures with z-scores; warns when any |z| > 4 (exit 0).
-    #[arg(long)]
-    check_analytic: bool,
-    /// Extra loss slices for --check-analytic, fractions of the pool, e.g. `0-0.03,0.03-0.06`.
-    #[arg(long, value_delimiter = ',', value_parser = super::analytic::parse_slice)]
-    slices: Vec<(f64, f64)>,
-    /// Double the paths until a standard error is reached, e.g. `pool_loss.mean=1000` or
-    /// `tranches.senior.p_loss=0.0001` (overrides [simulation] target_se; at most 64 x the paths).
-    #[arg(long, value_name = "METRIC=SE", value_parser = parse_until_se)]
-    until_se: Option<(String, f64)>,
+    pub(crate) quiet: bool,
+}
+
+/// The rendering settings, checked: fonts and templates are read before any simulation, so a
+/// bad file is an error before minutes of work.
+pub(crate) struct Rendering {
+    language: Language,
+    templates: memo::Templates,
+}
+
+impl ReportArgs {
+    pub(crate) fn prepare(&self, scenario: &Scenario) -> Result<Rendering, Failure> {
+        let language = match &self.language {
+            Some(code) => Language::parse(code).unwrap_or_default(),
+            None => scenario.report.language,
+        };
+        let templates = match &self.template {
+            Some(dir) => memo::Templates::from_dir(dir)?,
+            None => memo::Templates::default(),
+        };
+        if let Some(font) = self.font.as_ref().or(scenario.report.font.as_ref()) {
+            chart::fonts::use_font_file(font)?;
+        }
+        Ok(Rendering { language, templates })
+    }
+}
+
+/// Renders the charts and the memo of `summary`, writes them with summary.json and `extra`
+/// files into `out_dir` (whole, atomically), and prints the table.
+pub(crate) fn publish(
+    args: &ReportArgs,
+    rendering: &Rendering,
+    scenario: &Scenario,
+    summary: &Summary,
+    chart_data: &ChartData,
+    extra: Vec<(String, Vec<u8>)>,
+    out_dir: &Path,
+) -> Result<(), Failure> {
+    let labels = Labels::new(rendering.language, &scenario.currency);
+    let figures = chart::render_all(summary, chart_data, &labels)?;
+    let chart_count = figures.len();
+    let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
+    let context = memo::MemoContext::new(scenario, summary, &figures, rendering.language, footnote);
+    let (html, md) = memo::render(&rendering.templates, &context)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![("summary.json".to_owned(), summary.to_json())];
+    files.extend(extra);
+    for f in figures {
+        files.push((format!("{}.png", f.kind.stem()), f.png));
+        files.push((format!("{}.svg", f.kind.stem()), f.svg.into_bytes()));
+    }
+    files.push(("report.html".to_owned(), html.into_bytes()));
+    files.push(("report.md".to_owned(), md.into_bytes()));
+    write_files(out_dir, &files)?;
+    if !args.quiet {
+        say(&format!(
+            "{}\nwrote summary.json, {} charts (PNG and SVG), report.html and report.md to {}\n",
+            table::render(summary),
+            chart_count,
+            out_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `files` as the whole content of `out_dir`; Ctrl-C before the swap leaves it as it was.
+pub(crate) fn write_files(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    match write_report(out_dir, &refs, &interrupted) {
+        Err(WriteError::Interrupted) => Err(Failure::interrupted()),
+        other => Ok(other?),
+    }
+}
+
+/// `I/N` with `1 <= I <= N`.
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("expected I/N with 1 <= I <= N, such as 2/7, got {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 /// `METRIC=VALUE` with a positive finite value.
@@ -76,6 +172,21 @@ fn parse_until_se(s: &str) -> Result<(String, f64), String> {
 
 /// Progress on stderr as a bar when stderr is a terminal; stops the run on Ctrl-C.
 struct Console(Option<ProgressBar>);
+
+impl Console {
+    /// A bar of `paths` paths, unless `quiet` or stderr is not a terminal.
+    fn new(quiet: bool, paths: u64) -> Console {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Console(None);
+        }
+        let pb = ProgressBar::new(paths);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} paths ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Console(Some(pb))
+    }
+}
 
 impl Progress for Console {
     fn advance(&self, paths: u64) {
@@ -151,20 +262,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             .max(first_paths)
     });
 
-    let language = match &args.language {
-        Some(code) => Language::parse(code).unwrap_or_default(),
-        None => scenario.report.language,
-    };
-    // Fonts and templates first: a bad file is an error before minutes of simulation.
-    let templates = match &args.template {
-        Some(dir) => memo::Templates::from_dir(dir)?,
-        None => memo::Templates::default(),
-    };
-    if let Some(font) = args.font.as_ref().or(scenario.report.font.as_ref()) {
-        chart::fonts::use_font_file(font)?;
-    }
-
     let plan = Plan::new(&scenario);
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    if let Some((shard, shards)) = args.shard {
+        if target.is_some() || exact.is_some() {
+            return Err(Failure(
+                "--shard runs a fixed share of the paths: it cannot be combined with a precision target or --check-analytic".into(),
+                EXIT_USAGE,
+            ));
+        }
+        return run_shard(args, &scenario, &plan, &bytes, sha, (shard, shards), &out_dir);
+    }
+    let rendering = args.report.prepare(&scenario)?;
     if let Some(t) = &target {
         // Check the metric exists before a long run: summarise one path.
         let one = runner::simulate(&plan, 1, scenario.simulation.seed, 1, &runner::Silent)?;
@@ -186,20 +295,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         .into());
     }
 
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let pb = ProgressBar::new(first_paths);
-        pb.set_style(
-            ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} paths ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(pb)
-    } else {
-        None
-    };
-    let console = Console(bar);
-
+    let console = Console::new(args.report.quiet, first_paths);
     let start = Instant::now();
-    let sha = format!("{:x}", Sha256::digest(&bytes));
     let seed = scenario.simulation.seed;
     let mut paths = first_paths;
     // Without a target: one run. With one: double the paths until the standard error is reached
@@ -244,37 +341,77 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
 
-    let labels = Labels::new(language, &scenario.currency);
-    let figures = chart::render_all(&summary, &chart_data, &labels)?;
-    let chart_count = figures.len();
-    let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
-    let context = memo::MemoContext::new(&scenario, &summary, &figures, language, footnote);
-    let (html, md) = memo::render(&templates, &context)?;
-    let mut files: Vec<(String, Vec<u8>)> = vec![("summary.json".to_owned(), summary.to_json())];
+    let mut extra = Vec::new();
     if let Some((json, _)) = &check {
-        files.push(("analytic.json".to_owned(), json.to_json()));
+        extra.push(("analytic.json".to_owned(), json.to_json()));
     }
-    for f in figures {
-        files.push((format!("{}.png", f.kind.stem()), f.png));
-        files.push((format!("{}.svg", f.kind.stem()), f.svg.into_bytes()));
-    }
-    files.push(("report.html".to_owned(), html.into_bytes()));
-    files.push(("report.md".to_owned(), md.into_bytes()));
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    match write_report(&out_dir, &refs, &interrupted) {
-        Err(WriteError::Interrupted) => return Err(Failure::interrupted()),
-        other => other?,
-    }
-    if !args.quiet {
-        say(&format!(
-            "{}\nwrote summary.json, {} charts (PNG and SVG), report.html and report.md to {}\n",
-            table::render(&summary),
-            chart_count,
-            out_dir.display()
-        ));
-    }
+    publish(
+        &args.report,
+        &rendering,
+        &scenario,
+        &summary,
+        &chart_data,
+        extra,
+        &out_dir,
+    )?;
     if let Some((_, rows)) = &check {
         say(&render_check(rows, summary.paths));
+    }
+    Ok(())
+}
+
+/// Simulates one shard and writes its partial result (see [`crate::report::partial`]).
+fn run_shard(
+    args: &RunArgs,
+    scenario: &Scenario,
+    plan: &Plan,
+    scenario_text: &[u8],
+    sha: String,
+    (shard, shards): (u64, u64),
+    out_dir: &Path,
+) -> Result<(), Failure> {
+    let paths = scenario.simulation.paths;
+    let blocks = runner::shard_blocks(paths, shard, shards);
+    let console = Console::new(
+        args.report.quiet,
+        (blocks.end - blocks.start) * runner::BLOCK_PATHS,
+    );
+    let start = Instant::now();
+    let sim = match runner::simulate_blocks(
+        plan,
+        paths,
+        scenario.simulation.seed,
+        blocks,
+        args.threads,
+        &console,
+    ) {
+        Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
+        other => other?,
+    };
+    if let Some(bar) = &console.0 {
+        bar.finish_and_clear();
+    }
+    let stem = args
+        .scenario
+        .file_stem()
+        .map_or_else(|| scenario.name.clone(), |s| s.to_string_lossy().into_owned());
+    let partial = Partial::new(
+        (&stem, scenario_text),
+        sha,
+        (shard, shards),
+        sim,
+        start.elapsed().as_secs_f64(),
+    );
+    write_files(out_dir, &partial.files())?;
+    if !args.report.quiet {
+        say(&format!(
+            "{}: shard {shard}/{shards}: blocks {}..{} of a {}-path run; wrote {}\n",
+            scenario.name,
+            partial.manifest.blocks[0],
+            partial.manifest.blocks[1],
+            paths,
+            out_dir.display()
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,122 @@
+//! `ipabs run --shard I/N` and `ipabs merge`: the merged report equals the single-machine run,
+//! bit for bit (timing lines aside), for 1, 3 and 7 shards; partial results of different runs,
+//! a missing, repeated or damaged shard are refused.
+
+mod common;
+
+use std::path::Path;
+
+use common::{data, ipabs};
+
+/// summary.json without the timing lines.
+fn summary_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("summary.json"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("\"elapsed_s\"") && !l.contains("\"threads\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ok(args: &[&str]) {
+    let o = ipabs(args);
+    assert!(
+        o.status.success(),
+        "ipabs {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn shards(scenario: &Path, dir: &Path, n: u64, seed: &str) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let out = dir.join(format!("seed{seed}-{i}of{n}"));
+            let shard = format!("{i}/{n}");
+            ok(&[
+                "run",
+                scenario.to_str().unwrap(),
+                "--paths",
+                "30000",
+                "--seed",
+                seed,
+                "--shard",
+                &shard,
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            out.to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+fn merge(parts: &[String], out: &Path) -> std::process::Output {
+    let mut args = vec!["merge", "-q", "--out", out.to_str().unwrap()];
+    args.extend(parts.iter().map(String::as_str));
+    ipabs(&args)
+}
+
+#[test]
+fn merged_shards_equal_the_single_machine_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = data("stressed.toml");
+    let single = tmp.path().join("single");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "30000",
+        "--seed",
+        "4",
+        "-q",
+        "--out",
+        single.to_str().unwrap(),
+    ]);
+    for n in [1, 3, 7] {
+        let mut parts = shards(&scenario, tmp.path(), n, "4");
+        parts.reverse(); // any order
+        let out = tmp.path().join(format!("merged{n}"));
+        let o = merge(&parts, &out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(summary_text(&out), summary_text(&single), "{n} shards");
+        for chart in ["pool_loss.svg", "report.md"] {
+            assert!(out.join(chart).is_file(), "{chart}");
+        }
+    }
+}
+
+#[test]
+fn wrong_sets_of_partials_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = data("stressed.toml");
+    let three = shards(&scenario, tmp.path(), 3, "4");
+    let other_seed = shards(&scenario, tmp.path(), 3, "5");
+    let out = tmp.path().join("merged");
+    let refused = |parts: Vec<String>, what: &str| {
+        let o = merge(&parts, &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(what), "expected {what:?} in {err}");
+        assert!(!out.exists(), "nothing written");
+    };
+    refused(three[..2].to_vec(), "shard 3/3 is missing");
+    refused(
+        vec![
+            three[0].clone(),
+            three[0].clone(),
+            three[1].clone(),
+            three[2].clone(),
+        ],
+        "given twice",
+    );
+    refused(
+        vec![three[0].clone(), three[1].clone(), other_seed[2].clone()],
+        "the seed differs",
+    );
+    // A damaged data file.
+    let bin = Path::new(&three[1]).join("partial.bin");
+    let mut bytes = std::fs::read(&bin).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&bin, bytes).unwrap();
+    refused(three.clone(), "damaged");
+}
