@@ -120,3 +120,36 @@ fn wrong_sets_of_partials_are_refused() {
     std::fs::write(&bin, bytes).unwrap();
     refused(three.clone(), "damaged");
 }
+
+/// The documented one-machine flow (`deploy/local-shards.sh`: shards as parallel processes, then
+/// the merge) gives the single-machine report too.
+#[test]
+fn the_local_shards_script_gives_the_single_machine_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = data("stressed.toml");
+    let single = tmp.path().join("single");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "30000",
+        "-q",
+        "--out",
+        single.to_str().unwrap(),
+    ]);
+    let report = tmp.path().join("report");
+    let o = std::process::Command::new("bash")
+        .arg(common::root().join("deploy/local-shards.sh"))
+        .args([
+            scenario.to_str().unwrap(),
+            "3",
+            "30000",
+            report.to_str().unwrap(),
+            "2",
+        ])
+        .env("IPABS", env!("CARGO_BIN_EXE_ipabs"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(summary_text(&report), summary_text(&single));
+}
