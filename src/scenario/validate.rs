@@ -58,6 +58,21 @@ pub(crate) fn periods_per_year(m: u32) -> Result<(), String> {
     }
 }
 
+/// The longest term accepted: 100 years of monthly periods.
+pub(crate) const MAX_TERM_PERIODS: u32 = 1200;
+
+/// `deal.term_periods` is at most [`MAX_TERM_PERIODS`] (schedules and thresholds are kept per
+/// period and firm, so an absurd term would exhaust memory).
+pub(crate) fn term_periods(t: u32) -> Result<(), String> {
+    if t <= MAX_TERM_PERIODS {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be at most {MAX_TERM_PERIODS} (100 years of monthly periods), got {t}"
+        ))
+    }
+}
+
 /// Pairs `(later, first)` of positions whose names repeat an earlier one.
 pub(crate) fn duplicates<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(usize, usize)> {
     let mut first = std::collections::HashMap::new();

@@ -253,7 +253,10 @@ fn deal(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> (Option<u32>, Option<u32>) 
         let m = f.read(ctx, &COUNT)?;
         f.check(ctx, validate::periods_per_year(m).map(|()| m))
     });
-    let term_periods = t.req(ctx, "term_periods", &Count::at_least(1));
+    let term_periods = t.required(ctx, "term_periods").and_then(|f| {
+        let n = f.read(ctx, &Count::at_least(1))?;
+        f.check(ctx, validate::term_periods(n).map(|()| n))
+    });
     (periods_per_year, term_periods)
 }
 
