@@ -50,4 +50,5 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 pub mod stats;
+pub mod stress;
 pub mod waterfall;

@@ -7,6 +7,7 @@
 mod analytic;
 mod cashflows;
 mod run;
+mod stress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ enum Command {
     Analytic(analytic::AnalyticArgs),
     /// Write the exact cash-flow statement of one case of defaults (CSV and XLSX).
     Cashflows(cashflows::CashflowsArgs),
+    /// Run a grid of stress shocks on common random numbers; writes grid.csv, grid.json and charts.
+    Stress(stress::StressArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Analytic(args) => analytic::run(&args),
         Command::Cashflows(args) => cashflows::cashflows(&args),
+        Command::Stress(args) => stress::stress(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -5,6 +5,7 @@ pub mod analytic;
 pub mod cashflows;
 pub mod folder;
 pub mod memo;
+pub mod stress;
 pub mod summary;
 pub mod table;
 
