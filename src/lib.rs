@@ -39,6 +39,7 @@ pub mod analytic;
 pub mod chart;
 pub mod cli;
 pub mod credit;
+pub mod exposure;
 pub mod guarantee;
 pub mod ledger;
 pub mod model;

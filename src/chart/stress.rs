@@ -1,5 +1,5 @@
-//! Charts of `ipabs stress`: the heat map of a metric over two shock axes and the tornado of
-//! one-at-a-time effects. Pure renderers returning PNG bytes and SVG text.
+//! Charts of `ipabs stress` and `ipabs exposure`: the heat map of a metric over two shock axes,
+//! the tornado of one-at-a-time effects and a guarantor's Euler contributions by firm. Pure renderers returning PNG bytes and SVG text.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -7,6 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::figures::{DrawError, frame};
 use super::style::{GREY, LIGHT_GREY, Labels, Style, okabe_ito as oi};
 use super::{ChartError, PNG_SCALE, encode_png, fonts};
+use crate::exposure::PartyExposure;
 use crate::model::Language;
 use crate::stress::grid::{Heat, Tornado};
 
@@ -190,11 +191,109 @@ fn tornado_draw<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One panel of horizontal bars: `values` (millions) against `names`, top first.
+fn hbars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    style: &Style,
+    names: &[String],
+    values: &[f64],
+    desc: &str,
+    colour: RGBColor,
+) -> Result<(), DrawError> {
+    let n = names.len().max(1);
+    let hi = values.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.1;
+    let labels = names.to_vec();
+    let mut chart = ChartBuilder::on(area)
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(46.0))
+        .y_label_area_size(style.px(80.0))
+        .build_cartesian_2d(0.0..hi, 0.0..n as f64)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
+        .axis_style(GREY.stroke_width(style.px(1.0)))
+        .x_labels(5)
+        .y_labels(n * 2 + 1)
+        .x_label_formatter(&|x| format!("{x:.2}"))
+        .y_label_formatter(&|y| {
+            let i = y.floor() as usize;
+            if (y - i as f64 - 0.5).abs() < 1e-9 && i < labels.len() {
+                labels[labels.len() - 1 - i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc(desc)
+        .label_style(style.font(12.0))
+        .axis_desc_style(style.font(13.0))
+        .draw()?;
+    for (i, v) in values.iter().enumerate() {
+        let y = (n - 1 - i) as f64;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, y + 0.2), (*v, y + 0.8)],
+            colour.filled(),
+        )))?;
+    }
+    Ok(())
+}
+
+fn contributions_draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    style: &Style,
+    p: &PartyExposure,
+) -> Result<(), DrawError> {
+    let title = match style.labels.language {
+        Language::En => format!(
+            "T{} {}: Euler contributions by firm · P(called) {:.2}% · P(cap exhausted) {:.2}%",
+            p.tier,
+            p.name,
+            100.0 * p.p_called,
+            100.0 * p.p_cap_exhausted
+        ),
+        Language::Zh => format!(
+            "第{}层 {}：各企业欧拉贡献 · 代偿概率 {:.2}% · 额度耗尽概率 {:.2}%",
+            p.tier,
+            p.name,
+            100.0 * p.p_called,
+            100.0 * p.p_cap_exhausted
+        ),
+    };
+    let body = frame(root, style, &title)?;
+    let mut c: Vec<_> = p.contributions.iter().collect();
+    c.sort_by(|a, b| {
+        b.es_99
+            .total_cmp(&a.es_99)
+            .then(b.expected_payout.total_cmp(&a.expected_payout))
+    });
+    c.truncate(15);
+    let names: Vec<String> = c.iter().map(|f| f.firm.clone()).collect();
+    let unit = &style.labels.money_unit;
+    let halves = body.split_evenly((1, 2));
+    let mean: Vec<f64> = c.iter().map(|f| f.expected_payout / 1e6).collect();
+    let es: Vec<f64> = c.iter().map(|f| f.es_99 / 1e6).collect();
+    let (d1, d2) = match style.labels.language {
+        Language::En => (
+            format!("contribution to expected payout ({unit})"),
+            format!("contribution to ES 99% ({unit})"),
+        ),
+        Language::Zh => (
+            format!("对预期代偿的贡献（{unit}）"),
+            format!("对 ES 99% 的贡献（{unit}）"),
+        ),
+    };
+    hbars(&halves[0], style, &names, &mean, &d1, oi::BLUE)?;
+    hbars(&halves[1], style, &names, &es, &d2, oi::VERMILLION)?;
+    Ok(())
+}
+
 /// A stress chart to render.
 #[derive(Debug, Clone, Copy)]
 pub enum StressChart<'a> {
     Heat(&'a Heat),
     Tornado(&'a Tornado),
+    /// A guarantor party's Euler contributions by firm (the 15 largest by ES 99%).
+    Contributions(&'a PartyExposure),
 }
 
 impl StressChart<'_> {
@@ -203,6 +302,7 @@ impl StressChart<'_> {
         match self {
             StressChart::Heat(_) => "stress_heatmap",
             StressChart::Tornado(_) => "stress_tornado",
+            StressChart::Contributions(_) => "exposure_party",
         }
     }
 
@@ -214,6 +314,7 @@ impl StressChart<'_> {
         let r = match self {
             StressChart::Heat(h) => heat_draw(root, style, h),
             StressChart::Tornado(t) => tornado_draw(root, style, t),
+            StressChart::Contributions(p) => contributions_draw(root, style, p),
         };
         r.and_then(|()| root.present().map_err(Into::into))
             .map_err(|e| ChartError::Draw {

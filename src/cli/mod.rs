@@ -5,7 +5,9 @@
 //! an output folder that cannot be written, a run too large for this machine).
 
 mod analytic;
+mod breakeven;
 mod cashflows;
+mod exposure;
 mod run;
 mod stress;
 
@@ -34,6 +36,10 @@ enum Command {
     Analytic(analytic::AnalyticArgs),
     /// Write the exact cash-flow statement of one case of defaults (CSV and XLSX).
     Cashflows(cashflows::CashflowsArgs),
+    /// PD multiplier, correlation and recovery at which each tranche's loss crosses a target.
+    Breakeven(breakeven::BreakevenArgs),
+    /// The guarantors' and the undertaker's exposure, with Euler contributions by firm.
+    Exposure(exposure::ExposureArgs),
     /// Run a grid of stress shocks on common random numbers; writes grid.csv, grid.json and charts.
     Stress(stress::StressArgs),
     /// Load and check a scenario file only.
@@ -116,6 +122,8 @@ pub fn main() -> ExitCode {
         Command::Analytic(args) => analytic::run(&args),
         Command::Cashflows(args) => cashflows::cashflows(&args),
         Command::Stress(args) => stress::stress(&args),
+        Command::Exposure(args) => exposure::run(&args),
+        Command::Breakeven(args) => breakeven::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -3,6 +3,7 @@
 
 pub mod analytic;
 pub mod cashflows;
+pub mod exposure;
 pub mod folder;
 pub mod memo;
 pub mod stress;

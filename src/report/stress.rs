@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::Scenario;
+use crate::stress::breakeven::Breakeven;
 use crate::stress::grid::{GridResult, Mode};
 
 fn mode_name(m: Mode) -> &'static str {
@@ -94,5 +95,71 @@ pub fn grid_json(scenario: &Scenario, r: &GridResult, heat_metric: Option<&str>)
     });
     let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
     out.push(b'\n');
+    out
+}
+
+fn opt(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, Value::from)
+}
+
+/// `breakeven.json`: every breakeven with its 95% interval and, for the PD multiplier, the
+/// matching cumulative pool default rate.
+pub fn breakeven_json(scenario: &Scenario, paths: u64, seed: u64, results: &[Breakeven]) -> Vec<u8> {
+    let items: Vec<Value> = results
+        .iter()
+        .map(|b| {
+            json!({
+                "tranche": b.tranche,
+                "target": b.target.name(),
+                "lever": b.lever.name(),
+                "value": opt(b.value),
+                "ci_95": [opt(b.ci.0), opt(b.ci.1)],
+                "metric_at_value": b.metric_at.map(|(v, se)| json!({ "value": v, "se": se })),
+                "pool_default_rate": opt(b.pool_default_rate),
+                "pool_default_rate_ci_95": [opt(b.pool_default_rate_ci.0), opt(b.pool_default_rate_ci.1)],
+                "evaluations": b.evaluations,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "scenario": scenario.name,
+        "paths": paths,
+        "seed": seed,
+        "common_random_numbers": true,
+        "breakevens": items,
+    });
+    let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// The breakevens as a plain-text table.
+pub fn breakeven_table(scenario: &Scenario, paths: u64, seed: u64, results: &[Breakeven]) -> String {
+    let f = |x: Option<f64>| x.map_or("not reached".to_owned(), |v| format!("{v:.4}"));
+    let pct = |x: Option<f64>| x.map_or("–".to_owned(), |v| format!("{:.3}%", 100.0 * v));
+    let mut out = format!(
+        "{}: breakevens on {paths} paths, seed {seed} (common random numbers; 95% interval)\n\n",
+        scenario.name
+    );
+    out.push_str(&format!(
+        "  {:<10} {:<20} {:<16} {:>12} {:>27} {:>12} {:>21}\n",
+        "tranche", "lever", "target", "breakeven", "95% interval", "pool DR", "pool DR 95%"
+    ));
+    for b in results {
+        out.push_str(&format!(
+            "  {:<10} {:<20} {:<16} {:>12} {:>27} {:>12} {:>21}\n",
+            b.tranche,
+            b.lever.name(),
+            b.target.name(),
+            f(b.value),
+            format!("[{}, {}]", f(b.ci.0), f(b.ci.1)),
+            pct(b.pool_default_rate),
+            format!(
+                "[{}, {}]",
+                pct(b.pool_default_rate_ci.0),
+                pct(b.pool_default_rate_ci.1)
+            ),
+        ));
+    }
     out
 }

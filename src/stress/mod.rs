@@ -7,5 +7,6 @@
 //! (the draw order of [`crate::path`] does not depend on hazards, correlations, recoveries, caps,
 //! coupons or fees; only a switch of copula adds the chi-square draw).
 
+pub mod breakeven;
 pub mod grid;
 pub mod shock;
