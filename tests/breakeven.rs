@@ -19,6 +19,7 @@ fn settings(seed: u64) -> Settings {
         threads: 0,
         rel_tol: 1e-3,
         max_pd_multiplier: 1024.0,
+        at_pd_multiplier: 1.0,
     }
 }
 
@@ -112,6 +113,26 @@ fn the_breakeven_verb_writes_json() {
     assert_eq!(items.len(), 3, "PD, correlation and recovery levers");
     assert_eq!(items[0]["lever"], "pd_multiplier");
     assert!(items[0]["value"].as_f64().unwrap() > 1.0);
+    // At 8 x the hazards a first senior loss is there at the base correlation already.
+    let o = ipabs(&[
+        "breakeven",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "8192",
+        "--targets",
+        "first_loss",
+        "--at-pd-multiplier",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("breakeven.json")).unwrap()).unwrap();
+    assert_eq!(json["correlation_and_recovery_at_pd_multiplier"], 8.0);
+    assert_eq!(json["breakevens"][1]["lever"], "correlation");
+    assert!(json["breakevens"][1]["value"].as_f64().is_some());
     let bad = ipabs(&["breakeven", scenario.to_str().unwrap(), "--targets", "p_loss=7"]);
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -23,6 +23,9 @@ pub(crate) struct BreakevenArgs {
     /// Targets, e.g. `p_loss=0.001,el_frac=0.0005,first_loss` (the default).
     #[arg(long, value_delimiter = ',', value_parser = Target::parse)]
     targets: Vec<Target>,
+    /// The PD multiplier at which the correlation and recovery breakevens are solved.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_multiplier)]
+    at_pd_multiplier: f64,
     /// Solve for the PD multiplier only (skip the breakeven correlation and recovery).
     #[arg(long)]
     pd_only: bool,
@@ -35,6 +38,15 @@ pub(crate) struct BreakevenArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// A finite multiplier `>= 0`.
+fn parse_multiplier(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .ok_or_else(|| format!("{s:?}: expected a multiplier >= 0"))
 }
 
 struct StopOnCtrlC;
@@ -65,6 +77,7 @@ pub(crate) fn run(args: &BreakevenArgs) -> Result<(), Failure> {
         threads: args.threads,
         rel_tol: 1e-3,
         max_pd_multiplier: 1024.0,
+        at_pd_multiplier: args.at_pd_multiplier,
     };
     let targets = if args.targets.is_empty() {
         vec![Target::PLoss(0.001), Target::ElFrac(0.0005), Target::FirstLoss]
@@ -89,19 +102,14 @@ pub(crate) fn run(args: &BreakevenArgs) -> Result<(), Failure> {
             }
         }
     }
-    let json = breakeven_json(&scenario, settings.paths, settings.seed, &results);
+    let json = breakeven_json(&scenario, &settings, &results);
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| default_out(&args.scenario, &scenario.name, "-breakeven"));
     write_report(&out_dir, &[("breakeven.json", &json)], &interrupted)?;
     if !args.quiet {
-        say(&breakeven_table(
-            &scenario,
-            settings.paths,
-            settings.seed,
-            &results,
-        ));
+        say(&breakeven_table(&scenario, &settings, &results));
         say(&format!("wrote {}\n", out_dir.display()));
     }
     Ok(())

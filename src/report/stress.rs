@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::Scenario;
-use crate::stress::breakeven::Breakeven;
+use crate::stress::breakeven::{Breakeven, Settings};
 use crate::stress::grid::{GridResult, Mode};
 
 fn mode_name(m: Mode) -> &'static str {
@@ -104,7 +104,7 @@ fn opt(x: Option<f64>) -> Value {
 
 /// `breakeven.json`: every breakeven with its 95% interval and, for the PD multiplier, the
 /// matching cumulative pool default rate.
-pub fn breakeven_json(scenario: &Scenario, paths: u64, seed: u64, results: &[Breakeven]) -> Vec<u8> {
+pub fn breakeven_json(scenario: &Scenario, settings: &Settings, results: &[Breakeven]) -> Vec<u8> {
     let items: Vec<Value> = results
         .iter()
         .map(|b| {
@@ -123,9 +123,10 @@ pub fn breakeven_json(scenario: &Scenario, paths: u64, seed: u64, results: &[Bre
         .collect();
     let doc = json!({
         "scenario": scenario.name,
-        "paths": paths,
-        "seed": seed,
+        "paths": settings.paths,
+        "seed": settings.seed,
         "common_random_numbers": true,
+        "correlation_and_recovery_at_pd_multiplier": settings.at_pd_multiplier,
         "breakevens": items,
     });
     let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
@@ -134,12 +135,13 @@ pub fn breakeven_json(scenario: &Scenario, paths: u64, seed: u64, results: &[Bre
 }
 
 /// The breakevens as a plain-text table.
-pub fn breakeven_table(scenario: &Scenario, paths: u64, seed: u64, results: &[Breakeven]) -> String {
+pub fn breakeven_table(scenario: &Scenario, settings: &Settings, results: &[Breakeven]) -> String {
+    let (paths, seed) = (settings.paths, settings.seed);
     let f = |x: Option<f64>| x.map_or("not reached".to_owned(), |v| format!("{v:.4}"));
     let pct = |x: Option<f64>| x.map_or("–".to_owned(), |v| format!("{:.3}%", 100.0 * v));
     let mut out = format!(
-        "{}: breakevens on {paths} paths, seed {seed} (common random numbers; 95% interval)\n\n",
-        scenario.name
+        "{}: breakevens on {paths} paths, seed {seed} (common random numbers; 95% interval); correlation and recovery at PD x {}\n\n",
+        scenario.name, settings.at_pd_multiplier
     );
     out.push_str(&format!(
         "  {:<10} {:<20} {:<16} {:>12} {:>27} {:>12} {:>21}\n",

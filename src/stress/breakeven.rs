@@ -114,6 +114,9 @@ pub struct Settings {
     pub rel_tol: f64,
     /// The largest PD multiplier tried.
     pub max_pd_multiplier: f64,
+    /// The PD multiplier at which the correlation and recovery breakevens are solved (1: the
+    /// scenario's PDs).
+    pub at_pd_multiplier: f64,
 }
 
 struct Evaluator<'a> {
@@ -135,10 +138,12 @@ impl Evaluator<'_> {
             },
             Lever::Correlation => Shock {
                 correlation_add: x - self.scenario.credit.asset_correlation,
+                pd_multiplier: self.settings.at_pd_multiplier,
                 ..Shock::default()
             },
             Lever::RecoveryMultiplier => Shock {
                 recovery_multiplier: x,
+                pd_multiplier: self.settings.at_pd_multiplier,
                 ..Shock::default()
             },
         }
@@ -263,10 +268,16 @@ pub fn breakeven(
             let se = at.1;
             let down = level - Z_95 * se;
             let up = level + Z_95 * se;
+            // A target at or below 0 is reached everywhere: the edge is the end of the range.
+            let everywhere = if lever == Lever::RecoveryMultiplier {
+                hi
+            } else {
+                lo
+            };
             let edge_low = if down > 0.0 {
                 ev.solve(down, lo, hi)?
             } else {
-                Some(lo)
+                Some(everywhere)
             };
             let edge_high = ev.solve(up, lo, hi)?;
             // For a falling metric the higher target is reached at a lower lever level.
