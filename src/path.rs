@@ -202,6 +202,13 @@ pub struct Scratch {
     pub outcome: PathOutcome,
     /// The outcome of a path on which no firm defaults and the undertaker stands.
     baseline: PathOutcome,
+    /// Whether to keep what each party paid for each firm and when its cap ran out (the
+    /// exposure pass only; off in normal runs).
+    record: bool,
+    /// With `record`: what party `p` paid for firm `i` on the last path, at `p * firms + i`.
+    recorded_paid_for: Vec<f64>,
+    /// With `record`: the period in which each party's cap first bound on the last path (0: never).
+    cap_out_period: Vec<u32>,
 }
 
 impl Scratch {
@@ -221,6 +228,9 @@ impl Scratch {
             period: PeriodNotes::new(plan.tranches()),
             outcome: PathOutcome::new(plan),
             baseline: PathOutcome::new(plan),
+            record: false,
+            recorded_paid_for: Vec::new(),
+            cap_out_period: Vec::new(),
         };
         // The baseline: no firm defaults, no party or undertaker default.
         scratch.defaults.clear();
@@ -240,6 +250,32 @@ impl Scratch {
     /// The defaults of the last simulated path, in firm order.
     pub fn defaults(&self) -> &[Default] {
         &self.defaults
+    }
+
+    /// Buffers for `plan` that also record, per path, what each party paid for each firm and
+    /// the period its cap ran out ([`Scratch::paid_for`], [`Scratch::cap_out_period`]). Slower
+    /// than [`Scratch::new`]; for the exposure pass. The outcomes are the same.
+    pub fn recording(plan: &Plan) -> Self {
+        let mut s = Scratch::new(plan);
+        s.record = true;
+        s.recorded_paid_for = vec![0.0; plan.parties() * plan.firms.len()];
+        s.cap_out_period = vec![0; plan.parties()];
+        s
+    }
+
+    /// With [`Scratch::recording`]: what party `party` paid for firm `firm` on the last path.
+    pub fn paid_for(&self, party: usize, firm: usize) -> f64 {
+        let n = self.recorded_paid_for.len() / self.states.len().max(1);
+        self.recorded_paid_for
+            .get(party * n + firm)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// With [`Scratch::recording`]: the period in which party `party`'s cap first bound on the
+    /// last path (0: never).
+    pub fn cap_out_period(&self, party: usize) -> u32 {
+        self.cap_out_period.get(party).copied().unwrap_or(0)
     }
 }
 
@@ -302,6 +338,10 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
     let undertaker_defaulted = scratch.notes.undertaker_defaulted_from != 0;
     let baseline =
         scratch.defaults.is_empty() && (!undertaker_defaulted || scratch.baseline.undertaker_draw == 0.0);
+    if scratch.record {
+        scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
+        scratch.cap_out_period.iter_mut().for_each(|x| *x = 0);
+    }
     if baseline {
         scratch.outcome.copy_from(&scratch.baseline);
         scratch.outcome.undertaker_defaulted = undertaker_defaulted;
@@ -406,6 +446,13 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
                 &mut s.allocation,
             )
         };
+        if s.record {
+            for (p, st) in s.states.iter().enumerate() {
+                if st.cap_bound && s.cap_out_period[p] == 0 {
+                    s.cap_out_period[p] = k;
+                }
+            }
+        }
 
         let mut recovered_now = 0.0;
         let mut reimbursed_now = 0.0;
@@ -465,10 +512,13 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
             defaulted: st.defaulted_from != 0,
         };
     }
-    // Clear the per-firm payment records this path touched.
+    // Clear the per-firm payment records this path touched (keeping a copy when recording).
     let n = plan.firms.len();
     for d in &s.defaults {
         for p in 0..s.states.len() {
+            if s.record {
+                s.recorded_paid_for[p * n + d.firm] = s.paid_for[p * n + d.firm];
+            }
             s.paid_for[p * n + d.firm] = 0.0;
         }
     }

@@ -527,6 +527,15 @@ pub fn replay(plan: &Plan, seed: u64, paths: u64, mut visit: impl FnMut(u64, &Sc
     }
 }
 
+/// [`replay`] with [`Scratch::recording`] buffers: `visit` can also read what each party paid
+/// for each firm and when its cap ran out. The same paths as [`simulate`].
+pub fn replay_recording(plan: &Plan, seed: u64, paths: u64, mut visit: impl FnMut(u64, &Scratch)) {
+    let mut scratch = Scratch::recording(plan);
+    for b in 0..block_count(paths) {
+        run_block(plan, seed, b, paths, &mut scratch, |i, s, _| visit(i, s));
+    }
+}
+
 /// Simulates `paths` paths of `plan` from `seed` on `threads` threads (0: all cores).
 pub fn simulate(
     plan: &Plan,

@@ -23,6 +23,7 @@
 pub mod data;
 pub mod figures;
 pub mod fonts;
+pub mod stress;
 pub mod style;
 
 use plotters::prelude::*;
@@ -160,7 +161,7 @@ fn draw<DB: DrawingBackend>(
 }
 
 /// Encodes an RGB buffer as PNG.
-fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
+pub(crate) fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);

@@ -5,9 +5,12 @@
 //! an output folder that cannot be written, a run too large for this machine).
 
 mod analytic;
+mod breakeven;
 mod cashflows;
+mod exposure;
 mod merge;
 mod run;
+mod stress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,6 +39,12 @@ enum Command {
     Cashflows(cashflows::CashflowsArgs),
     /// Join the partial results of `run --shard I/N` into the whole run's report.
     Merge(merge::MergeArgs),
+    /// PD multiplier, correlation and recovery at which each tranche's loss crosses a target.
+    Breakeven(breakeven::BreakevenArgs),
+    /// The guarantors' and the undertaker's exposure, with Euler contributions by firm.
+    Exposure(exposure::ExposureArgs),
+    /// Run a grid of stress shocks on common random numbers; writes grid.csv, grid.json and charts.
+    Stress(stress::StressArgs),
     /// Load and check a scenario file only.
     Validate {
         /// The scenario file (TOML).
@@ -116,6 +125,9 @@ pub fn main() -> ExitCode {
         Command::Analytic(args) => analytic::run(&args),
         Command::Cashflows(args) => cashflows::cashflows(&args),
         Command::Merge(args) => merge::merge(&args),
+        Command::Stress(args) => stress::stress(&args),
+        Command::Exposure(args) => exposure::run(&args),
+        Command::Breakeven(args) => breakeven::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -3,9 +3,11 @@
 
 pub mod analytic;
 pub mod cashflows;
+pub mod exposure;
 pub mod folder;
 pub mod memo;
 pub mod partial;
+pub mod stress;
 pub mod summary;
 pub mod table;
 

@@ -1,0 +1,68 @@
+//! `ipabs exposure`: the guarantor's exposure view of a scenario (exposure.json and charts).
+
+use std::path::PathBuf;
+
+use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use crate::chart::Labels;
+use crate::chart::stress::{StressChart, render};
+use crate::exposure::exposure;
+use crate::report::exposure::{exposure_json, exposure_table};
+use crate::report::write_report;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExposureArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Number of paths (overrides [simulation] paths).
+    #[arg(long)]
+    paths: Option<u64>,
+    /// Seed (overrides [simulation] seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Report folder (default: reports/<scenario file stem>-exposure/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) fn run(args: &ExposureArgs) -> Result<(), Failure> {
+    let scenario = load(&args.scenario)?;
+    let paths = args.paths.unwrap_or(scenario.simulation.paths);
+    if paths == 0 {
+        return Err(Failure("--paths: must be at least 1".into(), EXIT_USAGE));
+    }
+    let seed = args.seed.unwrap_or(scenario.simulation.seed);
+    let e = exposure(&scenario, paths, seed);
+    let json = exposure_json(&e);
+    let labels = Labels::new(scenario.report.language, &scenario.currency);
+    let footnote = labels.footnote(&scenario.name, paths, seed);
+    let mut charts = Vec::new();
+    for (i, p) in e.parties.iter().enumerate() {
+        if p.expected_payout > 0.0 {
+            let (png, svg) = render(StressChart::Contributions(p), &labels, footnote.clone())?;
+            charts.push((
+                format!("exposure_party{}.png", i + 1),
+                png,
+                format!("exposure_party{}.svg", i + 1),
+                svg,
+            ));
+        }
+    }
+    let mut files: Vec<(&str, &[u8])> = vec![("exposure.json", &json)];
+    for (pn, png, sn, svg) in &charts {
+        files.push((pn.as_str(), png.as_slice()));
+        files.push((sn.as_str(), svg.as_bytes()));
+    }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario, &scenario.name, "-exposure"));
+    write_report(&out_dir, &files, &interrupted)?;
+    if !args.quiet {
+        say(&exposure_table(&e));
+        say(&format!("wrote {}\n", out_dir.display()));
+    }
+    Ok(())
+}

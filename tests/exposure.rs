@@ -1,0 +1,91 @@
+//! The exposure view: Euler contributions add up to each party's expected payout and ES 99%,
+//! and the party figures agree with summary.json on the same paths.
+
+mod common;
+
+use common::{ipabs, root};
+use ipabs::exposure::exposure;
+use ipabs::plan::Plan;
+use ipabs::report::summary::Summary;
+use ipabs::runner;
+
+fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+}
+
+fn check(file: &str, paths: u64) {
+    let scenario = ipabs::scenario::load(&root().join("scenarios").join(file)).unwrap();
+    let seed = scenario.simulation.seed;
+    let e = exposure(&scenario, paths, seed);
+    let sim = runner::simulate(&Plan::new(&scenario), paths, seed, 0, &runner::Silent).unwrap();
+    let summary = Summary::new(&scenario, sim, String::new(), 0.0);
+    assert_eq!(e.parties.len(), summary.guarantors.len());
+    let mut any = false;
+    for (p, g) in e.parties.iter().zip(&summary.guarantors) {
+        let mean: f64 = p.contributions.iter().map(|c| c.expected_payout).sum();
+        let es: f64 = p.contributions.iter().map(|c| c.es_99).sum();
+        assert!(
+            rel(mean, p.expected_payout) <= 1e-9,
+            "{file} {}: {mean} vs {}",
+            p.name,
+            p.expected_payout
+        );
+        assert!(rel(es, p.es_99) <= 1e-9, "{file} {}: {es} vs {}", p.name, p.es_99);
+        // The same paths as a run: the party's own figures agree with summary.json.
+        assert!(rel(p.expected_payout, g.payout.mean) <= 1e-9, "{file} {}", p.name);
+        assert!(rel(p.es_99, g.payout.es_99) <= 1e-9, "{file} {}", p.name);
+        assert!(
+            rel(p.var_99, g.payout.quantiles["0.99"]) <= 1e-9,
+            "{file} {}",
+            p.name
+        );
+        assert_eq!(p.p_cap_exhausted, g.p_cap_exhausted, "{file} {}", p.name);
+        assert_eq!(p.p_called, g.p_called, "{file} {}", p.name);
+        let by_period: f64 = p.p_cap_exhausted_in_period.iter().sum();
+        assert!((by_period - p.p_cap_exhausted).abs() < 1e-12, "{file} {}", p.name);
+        assert!(p.capacity_999 >= p.capacity_99);
+        any |= p.expected_payout > 0.0;
+    }
+    assert!(any, "{file}: no party pays");
+    if let (Some(u), Some(s)) = (&e.undertaker, &summary.undertaker) {
+        assert_eq!(u.p_called, s.p_drawn);
+        assert!(rel(u.expected_draw, summary.undertaker_draw.mean) <= 1e-9);
+    }
+}
+
+#[test]
+fn euler_contributions_sum_to_the_party_figures_on_the_flagship() {
+    check("yuhang-2023.toml", 20_000);
+}
+
+#[test]
+fn euler_contributions_sum_on_restricted_and_multi_party_tiers() {
+    check("yongjia-collective-20.toml", 8_192);
+    check("chongqing-hechuan-22222.toml", 8_192);
+}
+
+#[test]
+fn the_exposure_verb_writes_json_and_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exp");
+    let scenario = root().join("scenarios/yuhang-2023.toml");
+    let o = ipabs(&[
+        "exposure",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "10000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("exposure.json")).unwrap()).unwrap();
+    assert_eq!(json["parties"].as_array().unwrap().len(), 2);
+    assert!(json["parties"][0]["contributions"].as_array().unwrap().len() == 14);
+    assert!(out.join("exposure_party1.png").exists() && out.join("exposure_party1.svg").exists());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Euler"));
+}
