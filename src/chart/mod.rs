@@ -26,11 +26,13 @@ pub mod fonts;
 pub mod stress;
 pub mod style;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use thiserror::Error;
 
 use crate::report::summary::Summary;
 use data::ChartData;
+use figures::DrawError;
 pub use style::{Labels, Style};
 
 /// A chart that could not be rendered.
@@ -136,28 +138,97 @@ pub struct Figure {
 /// The PNG's size factor over the memo (SVG) size.
 pub const PNG_SCALE: u32 = 2;
 
-fn draw<DB: DrawingBackend>(
-    kind: ChartKind,
-    root: &DrawingArea<DB, plotters::coord::Shift>,
+/// Something drawn the same way on any plotters backend: a chart, rendered by
+/// [`render_drawing`] as SVG and as PNG.
+pub(crate) trait Drawing {
+    /// The file stem, for error messages.
+    fn stem(&self) -> &'static str;
+    /// Draws on `root`.
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        style: &Style,
+    ) -> Result<(), DrawError>;
+}
+
+/// Draws `d` on `root` and presents it.
+fn draw_and_present<DB: DrawingBackend>(
+    d: &impl Drawing,
+    root: &DrawingArea<DB, Shift>,
     style: &Style,
-    summary: &Summary,
-    data: &ChartData,
 ) -> Result<(), ChartError> {
-    let result = match kind {
-        ChartKind::PoolLoss => figures::pool_loss(root, style, summary, data),
-        ChartKind::LossExceedance => figures::exceedance(root, style, summary, data),
-        ChartKind::GuarantorExposure => figures::guarantors(root, style, summary, data),
-        ChartKind::CouponCoverage => figures::coverage(root, style, summary),
-        ChartKind::TrancheLoss => figures::tranches(root, style, summary),
-        ChartKind::DefaultCount => figures::defaults(root, style, summary, data),
-        ChartKind::Convergence => figures::convergence(root, style, summary),
-    };
-    result
+    d.draw_on(root, style)
         .and_then(|()| root.present().map_err(Into::into))
         .map_err(|e| ChartError::Draw {
-            chart: kind.stem(),
+            chart: d.stem(),
             reason: e.0,
         })
+}
+
+/// Renders `d` as SVG at `size` (memo scale) and as PNG at [`PNG_SCALE`] times that, with the
+/// embedded font: `(png, svg)`.
+///
+/// # Errors
+/// [`ChartError`] when drawing or encoding fails.
+pub(crate) fn render_drawing(
+    d: &impl Drawing,
+    (w, h): (u32, u32),
+    labels: &Labels,
+    footnote: String,
+) -> Result<(Vec<u8>, String), ChartError> {
+    fonts::ensure_embedded();
+    let mut style = Style {
+        scale: 1.0,
+        labels: labels.clone(),
+        footnote,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        draw_and_present(d, &root, &style)?;
+    }
+    style.scale = f64::from(PNG_SCALE);
+    let (pw, ph) = (w * PNG_SCALE, h * PNG_SCALE);
+    let mut rgb = vec![255u8; (pw * ph * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (pw, ph)).into_drawing_area();
+        draw_and_present(d, &root, &style)?;
+    }
+    let png = encode_png(&rgb, (pw, ph)).map_err(|reason| ChartError::Encode {
+        chart: d.stem(),
+        reason,
+    })?;
+    Ok((png, svg))
+}
+
+/// One of the run's charts, with what it draws from.
+struct RunChart<'a> {
+    kind: ChartKind,
+    summary: &'a Summary,
+    data: &'a ChartData,
+}
+
+impl Drawing for RunChart<'_> {
+    fn stem(&self) -> &'static str {
+        self.kind.stem()
+    }
+
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        style: &Style,
+    ) -> Result<(), DrawError> {
+        let (summary, data) = (self.summary, self.data);
+        match self.kind {
+            ChartKind::PoolLoss => figures::pool_loss(root, style, summary, data),
+            ChartKind::LossExceedance => figures::exceedance(root, style, summary, data),
+            ChartKind::GuarantorExposure => figures::guarantors(root, style, summary, data),
+            ChartKind::CouponCoverage => figures::coverage(root, style, summary),
+            ChartKind::TrancheLoss => figures::tranches(root, style, summary),
+            ChartKind::DefaultCount => figures::defaults(root, style, summary, data),
+            ChartKind::Convergence => figures::convergence(root, style, summary),
+        }
+    }
 }
 
 /// Encodes an RGB buffer as PNG.
@@ -189,30 +260,9 @@ pub fn render(
     data: &ChartData,
     labels: &Labels,
 ) -> Result<Figure, ChartError> {
-    fonts::ensure_embedded();
     let footnote = labels.footnote(&summary.scenario, summary.paths, summary.seed);
-    let (w, h) = kind.size(summary);
-    let mut style = Style {
-        scale: 1.0,
-        labels: labels.clone(),
-        footnote,
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        draw(kind, &root, &style, summary, data)?;
-    }
-    style.scale = f64::from(PNG_SCALE);
-    let (pw, ph) = (w * PNG_SCALE, h * PNG_SCALE);
-    let mut rgb = vec![255u8; (pw * ph * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (pw, ph)).into_drawing_area();
-        draw(kind, &root, &style, summary, data)?;
-    }
-    let png = encode_png(&rgb, (pw, ph)).map_err(|reason| ChartError::Encode {
-        chart: kind.stem(),
-        reason,
-    })?;
+    let chart = RunChart { kind, summary, data };
+    let (png, svg) = render_drawing(&chart, kind.size(summary), labels, footnote)?;
     Ok(Figure {
         kind,
         title: kind.title(labels).to_owned(),

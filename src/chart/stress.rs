@@ -6,7 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::figures::{DrawError, frame};
 use super::style::{GREY, LIGHT_GREY, Labels, Style, okabe_ito as oi};
-use super::{ChartError, PNG_SCALE, encode_png, fonts};
+use super::{ChartError, Drawing, render_drawing};
 use crate::exposure::PartyExposure;
 use crate::model::Language;
 use crate::stress::grid::{Heat, Tornado};
@@ -305,22 +305,23 @@ impl StressChart<'_> {
             StressChart::Contributions(_) => "exposure_party",
         }
     }
+}
 
-    fn draw<DB: DrawingBackend>(
-        self,
+impl Drawing for StressChart<'_> {
+    fn stem(&self) -> &'static str {
+        StressChart::stem(*self)
+    }
+
+    fn draw_on<DB: DrawingBackend>(
+        &self,
         root: &DrawingArea<DB, plotters::coord::Shift>,
         style: &Style,
-    ) -> Result<(), ChartError> {
-        let r = match self {
+    ) -> Result<(), DrawError> {
+        match *self {
             StressChart::Heat(h) => heat_draw(root, style, h),
             StressChart::Tornado(t) => tornado_draw(root, style, t),
             StressChart::Contributions(p) => contributions_draw(root, style, p),
-        };
-        r.and_then(|()| root.present().map_err(Into::into))
-            .map_err(|e| ChartError::Draw {
-                chart: self.stem(),
-                reason: e.0,
-            })
+        }
     }
 }
 
@@ -333,28 +334,5 @@ pub fn render(
     labels: &Labels,
     footnote: String,
 ) -> Result<(Vec<u8>, String), ChartError> {
-    fonts::ensure_embedded();
-    let (w, h) = (900u32, 560u32);
-    let mut style = Style {
-        scale: 1.0,
-        labels: labels.clone(),
-        footnote,
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        chart.draw(&root, &style)?;
-    }
-    style.scale = f64::from(PNG_SCALE);
-    let (pw, ph) = (w * PNG_SCALE, h * PNG_SCALE);
-    let mut rgb = vec![255u8; (pw * ph * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (pw, ph)).into_drawing_area();
-        chart.draw(&root, &style)?;
-    }
-    let png = encode_png(&rgb, (pw, ph)).map_err(|reason| ChartError::Encode {
-        chart: chart.stem(),
-        reason,
-    })?;
-    Ok((png, svg))
+    render_drawing(&chart, (900, 560), labels, footnote)
 }
