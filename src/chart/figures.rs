@@ -87,6 +87,24 @@ fn money_by_log_share<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// Draws the legend of `chart` at `position`, in the one legend style of the charts.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    style: &Style,
+    position: SeriesLabelPosition,
+) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .margin(style.px(8.0))
+        .legend_area_size(style.px(28.0))
+        .label_font(style.font(12.5))
+        .background_style(WHITE.mix(0.92))
+        .border_style(GREY.stroke_width(style.px(1.0)))
+        .draw()?;
+    Ok(())
+}
+
 /// Writes `note` in the middle of `area` (an empty distribution).
 fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, style: &Style, note: &str) -> Drawn {
     let (w, h) = area.dim_in_pixel();
@@ -187,15 +205,7 @@ fn log_histogram<DB: DrawingBackend>(
         }
     }
     if !markers.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .margin(style.px(8.0))
-            .legend_area_size(style.px(28.0))
-            .label_font(style.font(12.5))
-            .background_style(WHITE.mix(0.92))
-            .border_style(GREY.stroke_width(style.px(1.0)))
-            .draw()?;
+        legend(&mut chart, style, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -355,15 +365,7 @@ pub fn exceedance<DB: DrawingBackend>(
         l.pool_loss,
         Some(l.band_95),
     )?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(style.px(8.0))
-        .legend_area_size(style.px(28.0))
-        .label_font(style.font(12.5))
-        .background_style(WHITE.mix(0.92))
-        .border_style(GREY.stroke_width(style.px(1.0)))
-        .draw()?;
+    legend(&mut chart, style, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -637,15 +639,7 @@ pub fn coverage<DB: DrawingBackend>(
             + Text::new(text, (dx, dy), style.font(12.0).color(&oi::BLUE).pos(anchor));
         chart.draw_series(std::iter::once(label))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .margin(style.px(8.0))
-        .legend_area_size(style.px(28.0))
-        .label_font(style.font(12.5))
-        .background_style(WHITE.mix(0.92))
-        .border_style(GREY.stroke_width(style.px(1.0)))
-        .draw()?;
+    legend(&mut chart, style, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -853,15 +847,7 @@ pub fn defaults<DB: DrawingBackend>(
         ind.iter()
             .map(|&(x, y)| Circle::new((x, y), style.px(4.0), oi::VERMILLION.filled())),
     )?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(style.px(8.0))
-        .legend_area_size(style.px(28.0))
-        .label_font(style.font(12.5))
-        .background_style(WHITE.mix(0.92))
-        .border_style(GREY.stroke_width(style.px(1.0)))
-        .draw()?;
+    legend(&mut chart, style, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
