@@ -18,7 +18,7 @@ use crate::model::Scenario;
 use crate::money::Amount;
 use crate::plan::Plan;
 use crate::runner;
-use crate::stats::{Proportion, ceil_complement_of, quantile_sorted};
+use crate::stats::{Proportion, ceil_complement_of, mean_and_se, quantile_sorted};
 
 /// One firm's share of a party's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,19 +90,6 @@ pub struct Exposure {
     pub seed: u64,
     pub parties: Vec<PartyExposure>,
     pub undertaker: Option<UndertakerExposure>,
-}
-
-fn mean_se(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    if x.is_empty() {
-        return (0.0, 0.0);
-    }
-    let mean = x.iter().sum::<f64>() / n;
-    if x.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
 }
 
 /// Indices of the `k` largest values, ties broken by the smaller index.
@@ -183,7 +170,7 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
         .map(|p| {
             let (tier, party) = party_list[p];
             let x = &payout[p];
-            let (mean, se) = mean_se(x);
+            let (mean, se) = mean_and_se(x, 0.0, 0);
             let xs = sorted(x);
             let os = sorted(&obligation[p]);
             let tail: Vec<usize> = tail_indices(x, k);
@@ -222,7 +209,7 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
 
     let undertaker = scenario.undertaker.as_ref().map(|u| {
         let cap = u.cap.map(f64::from_decimal);
-        let (mean, se) = mean_se(&draw);
+        let (mean, se) = mean_and_se(&draw, 0.0, 0);
         let ds = sorted(&draw);
         let es = ds[n.saturating_sub(k)..].iter().sum::<f64>() / k as f64;
         let called = prop(draw.iter().filter(|v| **v > 0.0).count() as u64);

@@ -45,10 +45,8 @@ fn start_run(out: &Path, seed: &str) -> std::process::Child {
         .unwrap()
 }
 
-#[test]
-fn a_killed_run_leaves_the_previous_report_or_the_new_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("report");
+/// A small finished report (seed 1) in `out`, the one a later run must replace whole or not at all.
+fn write_previous_report(out: &Path) {
     let o = ipabs(&[
         "run",
         "scenarios/bench/peer-pool.toml",
@@ -60,7 +58,14 @@ fn a_killed_run_leaves_the_previous_report_or_the_new_one() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_report_or_the_new_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    write_previous_report(&out);
     let previous_files = files_of(&out);
 
     // Time a whole run, then kill runs at fractions of that time, through the write at the end.
@@ -94,18 +99,7 @@ fn a_killed_run_leaves_the_previous_report_or_the_new_one() {
 fn ctrl_c_exits_130_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("report");
-    let o = ipabs(&[
-        "run",
-        "scenarios/bench/peer-pool.toml",
-        "--paths",
-        "20000",
-        "--seed",
-        "1",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    write_previous_report(&out);
     let mut child = start_run(&out, "5");
     std::thread::sleep(Duration::from_millis(150));
     // SAFETY: sending SIGINT to our own child process.
