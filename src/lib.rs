@@ -41,11 +41,14 @@ pub mod cli;
 pub mod credit;
 pub mod exposure;
 pub mod guarantee;
+pub mod job;
 pub mod ledger;
 pub mod model;
 pub mod money;
 pub mod path;
 pub mod plan;
+#[cfg(feature = "python")]
+pub mod python;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -74,6 +74,10 @@ pub enum RunError {
 /// Receives progress from the runner, and may ask it to stop; every method defaults to doing
 /// nothing.
 pub trait Progress: Sync {
+    /// A run of `paths` paths starts (called by [`crate::job::run`] before each run of its
+    /// precision-target loop).
+    fn start(&self, _paths: u64) {}
+
     /// `paths` more paths are done.
     fn advance(&self, _paths: u64) {}
 

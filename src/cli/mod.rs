@@ -141,10 +141,7 @@ pub fn main() -> ExitCode {
 
 /// Loads a scenario; on failure the message shows each problem with its source line.
 pub(crate) fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
-    scenario::load(path).map_err(|e| match std::fs::read_to_string(path) {
-        Ok(text) => Failure(e.with_source(&text), EXIT_USAGE),
-        Err(_) => Failure(e.to_string(), EXIT_USAGE),
-    })
+    scenario::load(path).map_err(|e| Failure(crate::job::explain(&e, path), EXIT_USAGE))
 }
 
 fn validate(path: &Path) -> Result<(), Failure> {

@@ -2,19 +2,16 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
 
-use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use super::{EXIT_USAGE, Failure, default_out, interrupted, say};
 use crate::analytic::{self, compare};
 use crate::chart::{self, Labels, data::ChartData};
+use crate::job::{self, JobError};
 use crate::model::{Language, Scenario, TargetSe};
-use crate::plan::Plan;
 use crate::report::analytic::AnalyticJson;
-use crate::report::partial::Partial;
-use crate::report::summary::{PrecisionTargetJson, Summary};
+use crate::report::summary::Summary;
 use crate::report::{WriteError, memo, table, write_report};
 use crate::runner::{self, Column, Progress};
 
@@ -189,6 +186,13 @@ impl Console {
 }
 
 impl Progress for Console {
+    fn start(&self, paths: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(paths);
+            bar.set_position(0);
+        }
+    }
+
     fn advance(&self, paths: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(paths);
@@ -200,31 +204,15 @@ impl Progress for Console {
     }
 }
 
-/// Memory this machine has available, from `/proc/meminfo` where it exists.
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
-    let bytes = std::fs::read(&args.scenario).map_err(|e| {
-        Failure(
-            format!("{}: cannot read the scenario file: {e}", args.scenario.display()),
-            EXIT_USAGE,
-        )
-    })?;
-    let mut scenario = load(&args.scenario)?;
-    if let Some(p) = args.paths {
-        if p == 0 {
-            return Err(Failure("--paths: must be at least 1".into(), EXIT_USAGE));
-        }
-        scenario.simulation.paths = p;
-    }
-    if let Some(s) = args.seed {
-        scenario.simulation.seed = s;
-    }
+    let mut file = job::read_scenario(&args.scenario)?;
+    file.set_run(args.paths, args.seed)?;
+    let job::ScenarioFile {
+        mut scenario,
+        text,
+        sha256: sha,
+        stem,
+    } = file;
     let out_dir = args
         .out
         .clone()
@@ -254,59 +242,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             max_paths: None,
         });
     }
-    let target = scenario.simulation.target_se.clone();
-    let first_paths = scenario.simulation.paths;
-    let max_paths = target.as_ref().map_or(first_paths, |t| {
-        t.max_paths
-            .unwrap_or(first_paths.saturating_mul(64))
-            .max(first_paths)
-    });
-
-    let plan = Plan::new(&scenario);
-    let sha = format!("{:x}", Sha256::digest(&bytes));
     if let Some((shard, shards)) = args.shard {
-        if target.is_some() || exact.is_some() {
-            return Err(Failure(
-                "--shard runs a fixed share of the paths: it cannot be combined with a precision target or --check-analytic".into(),
-                EXIT_USAGE,
-            ));
+        if scenario.simulation.target_se.is_some() || exact.is_some() {
+            return Err(JobError::ShardOfTarget.into());
         }
-        return run_shard(args, &scenario, &plan, &bytes, sha, (shard, shards), &out_dir);
+        return run_shard(args, &scenario, (&stem, &text), sha, (shard, shards), &out_dir);
     }
     let rendering = args.report.prepare(&scenario)?;
-    if let Some(t) = &target {
-        // Check the metric exists before a long run: summarise one path.
-        let one = runner::simulate(&plan, 1, scenario.simulation.seed, 1, &runner::Silent)?;
-        Summary::new(&scenario, one, String::new(), 0.0)
-            .estimate(&t.metric)
-            .map_err(|e| Failure(format!("{}: target_se: {e}", args.scenario.display()), EXIT_USAGE))?;
-    }
-    let paths = max_paths;
-    let needed = runner::memory_needed(&plan, paths);
-    if let Some(avail) = available_memory()
-        && needed > avail / 10 * 8
-    {
-        let per_path = (needed / paths).max(1);
-        return Err(runner::RunError::TooLarge {
-            paths,
-            needed_mib: needed >> 20,
-            max_paths: avail / 10 * 8 / per_path,
-        }
-        .into());
-    }
-
-    let console = Console::new(args.report.quiet, first_paths);
-    let start = Instant::now();
-    let seed = scenario.simulation.seed;
-    let mut paths = first_paths;
-    // Without a target: one run. With one: double the paths until the standard error is reached
-    // (or the cap); every run starts from the same streams, so the result equals a single run
-    // of the final size, bit for bit.
-    let (summary, check, chart_data) = loop {
-        let sim = match runner::simulate(&plan, paths, seed, args.threads, &console) {
-            Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
-            other => other?,
-        };
+    let console = Console::new(args.report.quiet, scenario.simulation.paths);
+    let file = args.scenario.display().to_string();
+    let ran = job::run(&scenario, &file, &sha, args.threads, &console, |sim| {
         let check = exact.as_ref().map(|a| {
             let rows = compare::compare(
                 a,
@@ -315,27 +260,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             );
             (AnalyticJson::new(&scenario.name, &scenario.currency, a), rows)
         });
-        let chart_data = ChartData::new(&scenario, &sim);
-        let mut summary = Summary::new(&scenario, sim, sha.clone(), start.elapsed().as_secs_f64());
-        let Some(t) = &target else {
-            break (summary, check, chart_data);
-        };
-        let (_, se) = summary.estimate(&t.metric).map_err(|e| Failure(e, EXIT_USAGE))?;
-        if se <= t.value || paths >= max_paths {
-            summary.precision_target = Some(PrecisionTargetJson {
-                metric: t.metric.clone(),
-                target_se: t.value,
-                se,
-                reached: se <= t.value,
-                max_paths,
-            });
-            break (summary, check, chart_data);
-        }
-        paths = paths.saturating_mul(2).min(max_paths);
-        if let Some(bar) = &console.0 {
-            bar.set_length(paths);
-            bar.set_position(0);
-        }
+        (check, ChartData::new(&scenario, sim))
+    });
+    let (summary, (check, chart_data)) = match ran {
+        Err(JobError::Run(runner::RunError::Cancelled)) => return Err(Failure::interrupted()),
+        other => other?,
     };
     if let Some(bar) = &console.0 {
         bar.finish_and_clear();
@@ -364,44 +293,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
 fn run_shard(
     args: &RunArgs,
     scenario: &Scenario,
-    plan: &Plan,
-    scenario_text: &[u8],
+    file: (&str, &[u8]),
     sha: String,
     (shard, shards): (u64, u64),
     out_dir: &Path,
 ) -> Result<(), Failure> {
-    let paths = scenario.simulation.paths;
-    let blocks = runner::shard_blocks(paths, shard, shards);
-    let console = Console::new(
-        args.report.quiet,
-        (blocks.end - blocks.start) * runner::BLOCK_PATHS,
-    );
-    let start = Instant::now();
-    let sim = match runner::simulate_blocks(
-        plan,
-        paths,
-        scenario.simulation.seed,
-        blocks,
-        args.threads,
-        &console,
-    ) {
-        Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
+    let console = Console::new(args.report.quiet, 0);
+    let partial = match job::run_shard(scenario, file, sha, (shard, shards), args.threads, &console) {
+        Err(JobError::Run(runner::RunError::Cancelled)) => return Err(Failure::interrupted()),
         other => other?,
     };
     if let Some(bar) = &console.0 {
         bar.finish_and_clear();
     }
-    let stem = args
-        .scenario
-        .file_stem()
-        .map_or_else(|| scenario.name.clone(), |s| s.to_string_lossy().into_owned());
-    let partial = Partial::new(
-        (&stem, scenario_text),
-        sha,
-        (shard, shards),
-        sim,
-        start.elapsed().as_secs_f64(),
-    );
     write_files(out_dir, &partial.files())?;
     if !args.report.quiet {
         say(&format!(
@@ -409,7 +313,7 @@ fn run_shard(
             scenario.name,
             partial.manifest.blocks[0],
             partial.manifest.blocks[1],
-            paths,
+            scenario.simulation.paths,
             out_dir.display()
         ));
     }

@@ -1,0 +1,392 @@
+//! One run of a scenario as `ipabs run` and the Python module both do it: [`run`] (the memory
+//! check, the precision-target loop and the summary), [`run_shard`] (one shard of a run as a
+//! [`Partial`]) and [`merge`] (the partials of a run joined back into the whole run).
+//!
+//! The front ends (the command line, the Python module) own reading the scenario, progress
+//! display and output; this module owns what a run *is*, so both give the same `summary.json`
+//! bit for bit. It reads `/proc/meminfo` (for the memory check), the clock and, in
+//! [`read_partial`], a partial's folder; it writes nothing.
+
+use std::path::Path;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::model::Scenario;
+use crate::plan::Plan;
+use crate::report::partial::{Partial, PartialError};
+use crate::report::summary::{PrecisionTargetJson, Summary};
+use crate::runner::{self, Layout, MergeError, Progress, RunError, Simulation, shard_blocks};
+
+/// Why a run could not be done.
+#[derive(Debug, Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("--paths: must be at least 1")]
+    NoPaths,
+    /// The precision target names no figure of the summary.
+    #[error("{file}: target_se: {message}")]
+    Target { file: String, message: String },
+    /// A shard was asked of a run whose size is not fixed.
+    #[error(
+        "--shard runs a fixed share of the paths: it cannot be combined with a precision target or --check-analytic"
+    )]
+    ShardOfTarget,
+    /// A shard number outside `1..=shards`.
+    #[error("shard {shard}/{shards}: expected I/N with 1 <= I <= N")]
+    Shard { shard: u64, shards: u64 },
+}
+
+/// A scenario file read for a run: the scenario, the file's bytes (a partial carries them) and
+/// their SHA-256 (the manifest's `scenario_sha256`).
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub scenario: Scenario,
+    pub text: Vec<u8>,
+    pub sha256: String,
+    /// The file stem (the scenario's name when the path has none).
+    pub stem: String,
+}
+
+/// Why a scenario file could not be used.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{file}: cannot read the scenario file: {reason}")]
+    Unreadable { file: String, reason: String },
+    /// The file's problems; `message` shows each with its source line (as the command line
+    /// prints them).
+    #[error("{message}")]
+    Invalid {
+        errors: crate::scenario::ScenarioErrors,
+        message: String,
+    },
+}
+
+/// The message of `errors` found in the file at `path`: each problem followed by its source
+/// line and a caret when the file can be read, else one line per problem.
+pub fn explain(errors: &crate::scenario::ScenarioErrors, path: &Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => errors.with_source(&text),
+        Err(_) => errors.to_string(),
+    }
+}
+
+/// Reads and validates the scenario file at `path` (named in messages as given).
+///
+/// # Errors
+/// [`LoadError`] for a file that cannot be read or is not a valid scenario.
+pub fn read_scenario(path: &Path) -> Result<ScenarioFile, LoadError> {
+    let text = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let scenario = crate::scenario::load(path).map_err(|errors| LoadError::Invalid {
+        message: explain(&errors, path),
+        errors,
+    })?;
+    let stem = path
+        .file_stem()
+        .map_or_else(|| scenario.name.clone(), |s| s.to_string_lossy().into_owned());
+    Ok(ScenarioFile {
+        sha256: format!("{:x}", Sha256::digest(&text)),
+        scenario,
+        text,
+        stem,
+    })
+}
+
+impl ScenarioFile {
+    /// Overrides `[simulation] paths` and `seed`.
+    ///
+    /// # Errors
+    /// [`JobError::NoPaths`] for zero paths.
+    pub fn set_run(&mut self, paths: Option<u64>, seed: Option<u64>) -> Result<(), JobError> {
+        if let Some(p) = paths {
+            if p == 0 {
+                return Err(JobError::NoPaths);
+            }
+            self.scenario.simulation.paths = p;
+        }
+        if let Some(s) = seed {
+            self.scenario.simulation.seed = s;
+        }
+        Ok(())
+    }
+}
+
+/// Memory this machine has available, from `/proc/meminfo` where it exists.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs `scenario` (its `simulation.paths` and `seed` as given) on `threads` threads (0: every
+/// core) and returns its summary, with `derive` applied to the final [`Simulation`] before the
+/// summary consumes it (chart data, per-path columns, ...).
+///
+/// Without `simulation.target_se`: one run. With one: the paths double from `paths` until the
+/// target's standard error is reached or `max_paths` (default `64 * paths`) is; every run starts
+/// from the same streams, so the result equals a single run of the final size, bit for bit.
+/// `file` names the scenario in messages and `scenario_sha256` goes into the manifest.
+///
+/// # Errors
+/// [`JobError::Target`] for a target metric the summary lacks (before any long run);
+/// [`RunError::TooLarge`] when the per-path outputs would not fit in 80% of available memory;
+/// [`RunError::Cancelled`] when `progress` asks to stop.
+pub fn run<T>(
+    scenario: &Scenario,
+    file: &str,
+    scenario_sha256: &str,
+    threads: usize,
+    progress: &dyn Progress,
+    mut derive: impl FnMut(&Simulation) -> T,
+) -> Result<(Summary, T), JobError> {
+    let target = scenario.simulation.target_se.clone();
+    let first_paths = scenario.simulation.paths;
+    let max_paths = target.as_ref().map_or(first_paths, |t| {
+        t.max_paths
+            .unwrap_or(first_paths.saturating_mul(64))
+            .max(first_paths)
+    });
+    let target_error = |message: String| JobError::Target {
+        file: file.to_owned(),
+        message,
+    };
+    let plan = Plan::new(scenario);
+    let seed = scenario.simulation.seed;
+    if let Some(t) = &target {
+        // Check the metric exists before a long run: summarise one path.
+        let one = runner::simulate(&plan, 1, seed, 1, &runner::Silent)?;
+        Summary::new(scenario, one, String::new(), 0.0)
+            .estimate(&t.metric)
+            .map_err(target_error)?;
+    }
+    let needed = runner::memory_needed(&plan, max_paths);
+    if let Some(avail) = available_memory()
+        && needed > avail / 10 * 8
+    {
+        let per_path = (needed / max_paths).max(1);
+        return Err(RunError::TooLarge {
+            paths: max_paths,
+            needed_mib: needed >> 20,
+            max_paths: avail / 10 * 8 / per_path,
+        }
+        .into());
+    }
+
+    let start = Instant::now();
+    let mut paths = first_paths;
+    loop {
+        progress.start(paths);
+        let sim = runner::simulate(&plan, paths, seed, threads, progress)?;
+        let derived = derive(&sim);
+        let mut summary = Summary::new(
+            scenario,
+            sim,
+            scenario_sha256.to_owned(),
+            start.elapsed().as_secs_f64(),
+        );
+        let Some(t) = &target else {
+            return Ok((summary, derived));
+        };
+        let (_, se) = summary.estimate(&t.metric).map_err(target_error)?;
+        if se <= t.value || paths >= max_paths {
+            summary.precision_target = Some(PrecisionTargetJson {
+                metric: t.metric.clone(),
+                target_se: t.value,
+                se,
+                reached: se <= t.value,
+                max_paths,
+            });
+            return Ok((summary, derived));
+        }
+        paths = paths.saturating_mul(2).min(max_paths);
+    }
+}
+
+/// Simulates shard `shard` of `shards` (1-based) of `scenario`'s run, a fixed share of its
+/// blocks ([`shard_blocks`]), as a [`Partial`] that carries the scenario file (`stem`, `text`)
+/// and its SHA-256.
+///
+/// # Errors
+/// [`JobError::Shard`] for a shard outside `1..=shards`, [`JobError::ShardOfTarget`] for a
+/// scenario with a precision target (its size is not fixed), [`RunError`] from the runner.
+pub fn run_shard(
+    scenario: &Scenario,
+    (stem, text): (&str, &[u8]),
+    scenario_sha256: String,
+    (shard, shards): (u64, u64),
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<Partial, JobError> {
+    if shard == 0 || shards == 0 || shard > shards {
+        return Err(JobError::Shard { shard, shards });
+    }
+    if scenario.simulation.target_se.is_some() {
+        return Err(JobError::ShardOfTarget);
+    }
+    let paths = scenario.simulation.paths;
+    let blocks = shard_blocks(paths, shard, shards);
+    progress.start((blocks.end - blocks.start) * runner::BLOCK_PATHS);
+    let start = Instant::now();
+    let plan = Plan::new(scenario);
+    let sim = runner::simulate_blocks(&plan, paths, scenario.simulation.seed, blocks, threads, progress)?;
+    Ok(Partial::new(
+        (stem, text),
+        scenario_sha256,
+        (shard, shards),
+        sim,
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+/// Why partial results cannot be merged. `part` names a partial as the caller does (its
+/// folder, or its position in a list).
+#[derive(Debug, Error)]
+pub enum MergeRefused {
+    #[error("no partial results to merge")]
+    Empty,
+    #[error("{part}: cannot read {file}: {reason}")]
+    Unreadable {
+        part: String,
+        file: &'static str,
+        reason: String,
+    },
+    #[error("{part}: {source}")]
+    Damaged { part: String, source: PartialError },
+    #[error("{first} and {other} are partial results of different runs (the {what} differs)")]
+    DifferentRuns {
+        first: String,
+        other: String,
+        what: &'static str,
+    },
+    #[error("{part}: not a shard of a {shards}-shard layout")]
+    NotAShard { part: String, shards: u64 },
+    #[error("shard {shard}/{shards} is given twice: {first} and {second}")]
+    Twice {
+        shard: u64,
+        shards: u64,
+        first: String,
+        second: String,
+    },
+    #[error("shard {shard}/{shards} is missing")]
+    Missing { shard: u64, shards: u64 },
+    /// The scenario text a partial carries does not load (another ipabs version).
+    #[error("{0}")]
+    Scenario(String),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+}
+
+/// Reads the partial result in folder `dir` (`partial.json` and `partial.bin`, as
+/// `ipabs run --shard` writes them).
+///
+/// # Errors
+/// [`MergeRefused::Unreadable`] or [`MergeRefused::Damaged`], naming `dir`.
+pub fn read_partial(dir: &Path) -> Result<Partial, MergeRefused> {
+    let part = || dir.display().to_string();
+    let read = |file: &'static str| {
+        std::fs::read(dir.join(file)).map_err(|e| MergeRefused::Unreadable {
+            part: part(),
+            file,
+            reason: e.to_string(),
+        })
+    };
+    let (json, data) = (read("partial.json")?, read("partial.bin")?);
+    Partial::read(&json, data).map_err(|source| MergeRefused::Damaged { part: part(), source })
+}
+
+/// The whole run rebuilt from its partials.
+#[derive(Debug)]
+pub struct Merged {
+    /// The scenario the partials carry, with the run's paths and seed.
+    pub scenario: Scenario,
+    pub sim: Simulation,
+    pub scenario_sha256: String,
+    /// The shards' simulation seconds, added up.
+    pub elapsed_s: f64,
+}
+
+/// Joins the partials of shards `1..=N` of one run (named `part`, in any order) into the whole
+/// run: the same [`Simulation`], bit for bit, as one machine would simulate.
+///
+/// # Errors
+/// [`MergeRefused`] for partials of different runs (scenario file, seed, paths, number of
+/// shards, ipabs version), a shard missing, repeated or not of the layout, or damaged data.
+pub fn merge(parts: &[(String, Partial)]) -> Result<Merged, MergeRefused> {
+    let (first_part, first) = parts.first().ok_or(MergeRefused::Empty)?;
+    let m0 = &first.manifest;
+    let mut seen = vec![None::<&String>; usize::try_from(m0.shards).unwrap_or(0)];
+    for (part, p) in parts {
+        let m = &p.manifest;
+        let differs = if m.scenario_sha256 != m0.scenario_sha256 {
+            Some("scenario file")
+        } else if m.seed != m0.seed {
+            Some("seed")
+        } else if m.paths != m0.paths {
+            Some("number of paths")
+        } else if m.shards != m0.shards {
+            Some("number of shards")
+        } else if m.ipabs_version != m0.ipabs_version {
+            Some("ipabs version")
+        } else {
+            None
+        };
+        if let Some(what) = differs {
+            return Err(MergeRefused::DifferentRuns {
+                first: first_part.clone(),
+                other: part.clone(),
+                what,
+            });
+        }
+        let expected = shard_blocks(m.paths, m.shard, m.shards);
+        if m.shard == 0 || m.shard > m.shards || [expected.start, expected.end] != m.blocks {
+            return Err(MergeRefused::NotAShard {
+                part: part.clone(),
+                shards: m.shards,
+            });
+        }
+        let slot = &mut seen[(m.shard - 1) as usize];
+        if let Some(other) = slot {
+            return Err(MergeRefused::Twice {
+                shard: m.shard,
+                shards: m.shards,
+                first: (*other).clone(),
+                second: part.clone(),
+            });
+        }
+        *slot = Some(part);
+    }
+    if let Some(missing) = seen.iter().position(Option::is_none) {
+        return Err(MergeRefused::Missing {
+            shard: missing as u64 + 1,
+            shards: m0.shards,
+        });
+    }
+
+    let mut scenario = crate::scenario::parse(&m0.scenario_stem, &m0.scenario_text, &m0.scenario_stem)
+        .map_err(|e| MergeRefused::Scenario(e.to_string()))?;
+    scenario.simulation.paths = m0.paths;
+    scenario.simulation.seed = m0.seed;
+    let layout = Layout::of(&Plan::new(&scenario));
+    let sims: Vec<Simulation> = parts
+        .iter()
+        .map(|(part, p)| {
+            p.simulation(layout).map_err(|source| MergeRefused::Damaged {
+                part: part.clone(),
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let elapsed_s = parts.iter().map(|(_, p)| p.manifest.elapsed_s).sum();
+    Ok(Merged {
+        scenario,
+        sim: Simulation::merge(sims)?,
+        scenario_sha256: m0.scenario_sha256.clone(),
+        elapsed_s,
+    })
+}
