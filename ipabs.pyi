@@ -1,0 +1,50 @@
+"""Type hints of the ipabs Python module (built from src/python.rs; see README.md, "Python")."""
+
+import os
+from typing import Any, Dict, Iterable, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+Scenario = Union[str, "os.PathLike[str]", Dict[str, Any]]
+"""A scenario file's path, or a dict shaped like the file (as `tomllib.load` gives it)."""
+
+Partial = Dict[str, bytes]
+"""A shard's partial result: {"partial.json": ..., "partial.bin": ...}, the files of the folder
+that `ipabs run --shard I/N` writes."""
+
+class ScenarioError(ValueError):
+    """A scenario that does not load (the command line's message), or a precision target that
+    names no figure of the summary."""
+
+class MergeError(ValueError):
+    """Partial results that do not make one run (another run, a shard missing or repeated,
+    damaged data)."""
+
+class RunResult:
+    summary: Dict[str, Any]
+    """The dict summary.json holds for the same run."""
+    paths: Dict[str, npt.NDArray[np.float64]]
+    """Each per-path outcome over all paths, in path order (empty with per_path=False)."""
+
+def run(
+    scenario: Scenario,
+    paths: Optional[int] = None,
+    seed: Optional[int] = None,
+    threads: int = 0,
+    per_path: bool = True,
+) -> RunResult: ...
+def validate(scenario: Scenario) -> Dict[str, Any]: ...
+def run_shard(
+    scenario: Scenario,
+    index: int,
+    count: int,
+    paths: Optional[int] = None,
+    seed: Optional[int] = None,
+    threads: int = 0,
+) -> Partial: ...
+def merge(
+    parts: Iterable[Union[Partial, str, "os.PathLike[str]"]], per_path: bool = True
+) -> RunResult: ...
