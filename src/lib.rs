@@ -33,7 +33,9 @@
 //! 3. The cash-flow rules are written once, generic over [`money::Amount`]: `f64` in the hot
 //!    loop, exact `Decimal` in [`ledger`], rounded to the cent by the one rule of [`money`].
 //! 4. Only [`runner`] knows threads, blocks and generators; only [`cli`] knows argv, stdout, exit
-//!    codes and the working directory.
+//!    codes and the working directory; only `python` (cargo feature `python`) knows Python.
+//! 5. What one run is — the memory check, the precision-target loop, a shard, the merge — is
+//!    written once, in [`job`], for the command line and the Python module alike.
 
 pub mod analytic;
 pub mod chart;
