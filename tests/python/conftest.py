@@ -25,6 +25,12 @@ PATHS = 30_000
 SEED = 4
 
 
+@pytest.fixture(autouse=True)
+def at_root(monkeypatch):
+    """Every test runs in the repository root, where relative scenario paths point."""
+    monkeypatch.chdir(ROOT)
+
+
 @pytest.fixture(scope="session")
 def cli():
     """A function running the ipabs binary; returns the CompletedProcess (text mode)."""

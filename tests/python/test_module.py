@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tomllib
 from fractions import Fraction
@@ -90,6 +91,28 @@ def test_per_path_arrays_reproduce_the_summary(stressed):
     # Counts: exact proportions.
     assert s["p_any_default"] == np.count_nonzero(p["defaults"] > 0) / PATHS
     assert s["p_any_default"] > 0.5, "a stressed deal: most paths see a default"
+
+
+def test_the_gil_is_released_while_simulating():
+    # Another Python thread keeps running while a run of about a second is under way.
+    ticks = []
+    done = threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.005)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    started = time.monotonic()
+    ipabs.run(STRESSED, paths=200_000, seed=SEED, threads=1, per_path=False)
+    finished = time.monotonic()
+    done.set()
+    t.join()
+    during = [x for x in ticks if started < x < finished]
+    assert finished - started > 0.1
+    assert len(during) >= 10, f"{len(during)} ticks in {finished - started:.2f} s"
 
 
 def test_per_path_false_keeps_the_summary(stressed):
