@@ -24,6 +24,16 @@ class MergeError(ValueError):
     damaged data)."""
 
 class RunResult:
+    """A run's summary and per-path outcomes.
+
+    The keys of `paths`: `pool_loss`, `gross_default_loss`, `defaults`, `guarantor_shortfall`,
+    `undertaker_draw`, `min_coverage`, `residual`, `missed`, `guarantor_paid`, `recovered`,
+    `reimbursed`; for each guarantor k (in the order of summary["guarantors"]) `party{k}.payout`,
+    `party{k}.net_payout`, `party{k}.shortfall`, `party{k}.obligation`, `party{k}.cap_exhausted`
+    (0 or 1); for each tranche j (in the order of summary["tranches"])
+    `tranche{j}.interest_shortfall` and `tranche{j}.principal_loss`.
+    """
+
     summary: Dict[str, Any]
     """The dict summary.json holds for the same run."""
     paths: Dict[str, npt.NDArray[np.float64]]

@@ -273,3 +273,19 @@ def test_ctrl_c_stops_a_run():
     out, _ = child.communicate(timeout=60)
     assert child.returncode == 3 and "interrupted" in out
     assert time.monotonic() - sent < 20, "stops between blocks, not at the end"
+
+
+def test_the_type_stub_matches_the_module():
+    import ast
+    import inspect
+
+    stub = ast.parse((ROOT / "ipabs.pyi").read_text())
+    functions = {f.name: f for f in stub.body if isinstance(f, ast.FunctionDef)}
+    classes = {c.name for c in stub.body if isinstance(c, ast.ClassDef)}
+    assert set(functions) == {"run", "validate", "run_shard", "merge"}
+    assert classes == {"ScenarioError", "MergeError", "RunResult"}
+    for name, f in functions.items():
+        params = list(inspect.signature(getattr(ipabs, name)).parameters)
+        assert [a.arg for a in f.args.args] == params, name
+    for name in classes:
+        assert isinstance(getattr(ipabs, name), type), name
