@@ -41,6 +41,7 @@ pub mod cli;
 pub mod credit;
 pub mod exposure;
 pub mod guarantee;
+pub mod importance;
 pub mod ledger;
 pub mod model;
 pub mod money;

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
 use crate::analytic::{self, compare};
 use crate::chart::{self, Labels, data::ChartData};
-use crate::model::{Language, Scenario, TargetSe};
+use crate::importance::{self, Choice, Pilot, Target, Tilt};
+use crate::model::{ImportanceSpec, Language, Scenario, TargetSe};
 use crate::plan::Plan;
 use crate::report::analytic::AnalyticJson;
 use crate::report::partial::Partial;
@@ -51,6 +52,12 @@ pub(crate) struct RunArgs {
     /// `tranches.senior.p_loss=0.0001` (overrides [simulation] target_se; at most 64 x the paths).
     #[arg(long, value_name = "METRIC=SE", value_parser = parse_until_se)]
     until_se: Option<(String, f64)>,
+    /// Importance sampling (overrides [simulation] importance): `auto` (the senior tranche's
+    /// p_loss), a summary.json metric whose tail to aim at (the shift is chosen by a
+    /// cross-entropy pilot), or `shift=a,b,..` (one value per sector, or per sector, firm,
+    /// party and undertaker). Every statistic is then weighted by the likelihood ratio.
+    #[arg(long, value_name = "auto|METRIC|shift=a,b,..", value_parser = parse_importance)]
+    importance: Option<ImportanceSpec>,
 }
 
 /// How the report folder is rendered and what is printed (shared by `run` and `merge`).
@@ -153,6 +160,58 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
         return Err(bad());
     }
     Ok((i, n))
+}
+
+/// `auto`, a metric, or `shift=a,b,..` (finite numbers).
+fn parse_importance(s: &str) -> Result<ImportanceSpec, String> {
+    let s = s.trim();
+    let Some(list) = s.strip_prefix("shift=") else {
+        if s.is_empty() {
+            return Err("expected auto, a metric such as tranches.senior.p_loss, or shift=a,b,..".into());
+        }
+        return Ok(ImportanceSpec::Metric(s.to_owned()));
+    };
+    list.split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("shift: {x:?} is not a finite number"))
+        })
+        .collect::<Result<Vec<f64>, String>>()
+        .map(ImportanceSpec::Shift)
+}
+
+/// The tilt of a run: given, or chosen for a metric by the cross-entropy pilot (on its own
+/// streams, one thread: the same whatever `--threads`).
+struct Sampling {
+    tilt: Tilt,
+    metric: Option<String>,
+    choice: Option<Choice>,
+}
+
+impl Sampling {
+    fn new(spec: &ImportanceSpec, scenario: &Scenario, plan: &Plan) -> Result<Sampling, String> {
+        match spec {
+            ImportanceSpec::Shift(mu) => Ok(Sampling {
+                tilt: Tilt::new(plan, mu).map_err(|e| e.to_string())?,
+                metric: None,
+                choice: None,
+            }),
+            ImportanceSpec::Metric(m) => {
+                let target = Target::parse(m, scenario)?;
+                let pilot = Pilot::new(scenario.simulation.seed, scenario.firms.len());
+                let choice =
+                    importance::cross_entropy(plan, &target, &pilot, |b| runner::block_rng(pilot.seed, b));
+                Ok(Sampling {
+                    tilt: choice.tilt.clone(),
+                    metric: Some(target.metric),
+                    choice: Some(choice),
+                })
+            }
+        }
+    }
 }
 
 /// `METRIC=VALUE` with a positive finite value.
@@ -264,6 +323,26 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
 
     let plan = Plan::new(&scenario);
     let sha = format!("{:x}", Sha256::digest(&bytes));
+    let importance = args
+        .importance
+        .as_ref()
+        .or(scenario.simulation.importance.as_ref());
+    if importance.is_some() && (args.shard.is_some() || exact.is_some()) {
+        return Err(Failure(
+            "importance sampling cannot be combined with --shard or --check-analytic (their partial results and comparisons are unweighted); run without --importance".into(),
+            EXIT_USAGE,
+        ));
+    }
+    let sampling = match importance {
+        Some(spec) => Some(Sampling::new(spec, &scenario, &plan).map_err(|e| {
+            Failure(
+                format!("{}: importance: {e}", args.scenario.display()),
+                EXIT_USAGE,
+            )
+        })?),
+        None => None,
+    };
+    let tilt = sampling.as_ref().map(|s| &s.tilt).filter(|t| !t.is_zero());
     if let Some((shard, shards)) = args.shard {
         if target.is_some() || exact.is_some() {
             return Err(Failure(
@@ -282,7 +361,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             .map_err(|e| Failure(format!("{}: target_se: {e}", args.scenario.display()), EXIT_USAGE))?;
     }
     let paths = max_paths;
-    let needed = runner::memory_needed(&plan, paths);
+    let needed = match tilt {
+        Some(_) => runner::memory_needed_tilted(&plan, paths),
+        None => runner::memory_needed(&plan, paths),
+    };
     if let Some(avail) = available_memory()
         && needed > avail / 10 * 8
     {
@@ -303,7 +385,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     // (or the cap); every run starts from the same streams, so the result equals a single run
     // of the final size, bit for bit.
     let (summary, check, chart_data) = loop {
-        let sim = match runner::simulate(&plan, paths, seed, args.threads, &console) {
+        let sim = match runner::simulate_tilted(&plan, paths, seed, args.threads, &console, tilt) {
             Err(runner::RunError::Cancelled) => return Err(Failure::interrupted()),
             other => other?,
         };
@@ -317,6 +399,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         });
         let chart_data = ChartData::new(&scenario, &sim);
         let mut summary = Summary::new(&scenario, sim, sha.clone(), start.elapsed().as_secs_f64());
+        if let (Some(json), Some(s)) = (&mut summary.importance_sampling, &sampling) {
+            json.describe(&s.tilt, s.metric.as_deref(), s.choice.as_ref());
+        }
         let Some(t) = &target else {
             break (summary, check, chart_data);
         };
