@@ -563,6 +563,10 @@ pub fn cross_entropy<R: Rng + SeedableRng>(
     const BLOCK: u64 = 4096;
     let dims = Dims::of(plan);
     let drawn_party: Vec<bool> = plan.party_defaults.iter().map(Option::is_some).collect();
+    // Quantiles keep the firms' normals unshifted: their tail is a union of corners (one
+    // large default with a guarantor's, or many defaults) that per-firm shifts chase noisily,
+    // spreading the weights (measured on the flagship: worse than the factors alone).
+    let shift_firms = pilot.idiosyncratic && !matches!(target.statistic, Statistic::Quantile { .. });
     let mut mu = vec![0.0; dims.len()];
     let mut reached = 0;
     let mut iterations = 0;
@@ -604,7 +608,7 @@ pub fn cross_entropy<R: Rng + SeedableRng>(
             for (j, (m, n)) in mu.iter_mut().zip(&num).enumerate() {
                 *m = (n / den).clamp(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT);
                 let firm = j >= dims.factors && j < dims.factors + dims.firms;
-                if firm && !pilot.idiosyncratic {
+                if firm && !shift_firms {
                     *m = 0.0;
                 }
                 // Coordinates that draw nothing keep a zero shift.
