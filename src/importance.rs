@@ -638,28 +638,26 @@ fn cross_entropy_weights(target: &Target, sample: &[PilotPath], rho: f64) -> (Ve
     let n = sample.len();
     let w: Vec<f64> = sample.iter().map(|p| p.log_w.exp()).collect();
     let need = ((rho * n as f64).ceil() as usize).max(1);
-    let (event, value): (Box<dyn Fn(&PilotPath) -> bool>, bool) = match target.statistic {
-        Statistic::Probability { threshold } => (Box::new(move |p: &PilotPath| p.score > threshold), false),
-        Statistic::Mean => (Box::new(|p: &PilotPath| p.score > 0.0), true),
+    let scores: Vec<f64> = sample.iter().map(|p| p.score).collect();
+    let (event, value): (Vec<bool>, bool) = match target.statistic {
+        Statistic::Probability { threshold } => (scores.iter().map(|&x| x > threshold).collect(), false),
+        Statistic::Mean => (scores.iter().map(|&x| x > 0.0).collect(), true),
         Statistic::Quantile { q } => {
-            let scores: Vec<f64> = sample.iter().map(|p| p.score).collect();
             let level = weighted_quantile(&scores, &w, q);
-            (
-                Box::new(move |p: &PilotPath| p.score >= level && p.score > 0.0),
-                false,
-            )
+            (scores.iter().map(|&x| x >= level && x > 0.0).collect(), false)
         }
     };
-    let in_tail = sample.iter().filter(|p| event(p)).count();
+    let in_tail = event.iter().filter(|&&e| e).count();
     if in_tail >= need {
-        let h = sample
+        let h = scores
             .iter()
             .zip(&w)
-            .map(|(p, &wi)| {
-                if !event(p) {
+            .zip(&event)
+            .map(|((&x, &wi), &e)| {
+                if !e {
                     0.0
                 } else if value {
-                    wi * p.score
+                    wi * x
                 } else {
                     wi
                 }

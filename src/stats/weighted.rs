@@ -157,9 +157,9 @@ impl<'a> WeightedColumn<'a> {
         } else {
             ((second.total() / nf - mean * mean).max(0.0) * nf / (nf - 1.0)).sqrt()
         };
-        let positive = atoms.iter().filter(|a| a.w > 0.0);
+        let mut positive = atoms.iter().filter(|a| a.w > 0.0);
         let min = positive.clone().next().map_or(0.0, |a| a.x);
-        let max = positive.last().map_or(0.0, |a| a.x);
+        let max = positive.next_back().map_or(0.0, |a| a.x);
         let mut quantiles = Vec::new();
         let mut quantiles_ci = Vec::new();
         for &q in &QUANTILE_LEVELS {
