@@ -13,7 +13,8 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::model::Scenario;
+use crate::importance::{self, Choice, Pilot, Target, Tilt};
+use crate::model::{ImportanceSpec, Scenario};
 use crate::plan::Plan;
 use crate::report::partial::{Partial, PartialError};
 use crate::report::summary::{PrecisionTargetJson, Summary};
@@ -37,6 +38,53 @@ pub enum JobError {
     /// A shard number outside `1..=shards`.
     #[error("shard {shard}/{shards}: expected I/N with 1 <= I <= N")]
     Shard { shard: u64, shards: u64 },
+    /// The importance-sampling setting cannot be used with this scenario.
+    #[error("{file}: importance: {message}")]
+    Importance { file: String, message: String },
+    /// Shards are plain Monte Carlo: their partials carry no weights.
+    #[error(
+        "importance sampling cannot be combined with --shard (partial results are unweighted); run without importance sampling"
+    )]
+    ShardOfImportance,
+}
+
+/// The tilt of an importance-sampled run: given as a shift, or chosen for a metric by the
+/// cross-entropy pilot ([`importance::cross_entropy`], on its own streams and one thread, so the
+/// same whatever the run's thread count).
+#[derive(Debug, Clone)]
+pub struct Sampling {
+    pub tilt: Tilt,
+    /// The metric the shift was chosen for (`None` for a given shift).
+    pub metric: Option<String>,
+    /// The pilot's figures (`None` for a given shift).
+    pub choice: Option<Choice>,
+}
+
+impl Sampling {
+    /// The tilt `spec` asks for on `scenario`.
+    ///
+    /// # Errors
+    /// A message for a shift of the wrong length or a metric the summary lacks.
+    pub fn new(spec: &ImportanceSpec, scenario: &Scenario, plan: &Plan) -> Result<Sampling, String> {
+        match spec {
+            ImportanceSpec::Shift(mu) => Ok(Sampling {
+                tilt: Tilt::new(plan, mu).map_err(|e| e.to_string())?,
+                metric: None,
+                choice: None,
+            }),
+            ImportanceSpec::Metric(m) => {
+                let target = Target::parse(m, scenario)?;
+                let pilot = Pilot::new(scenario.simulation.seed, scenario.firms.len());
+                let choice =
+                    importance::cross_entropy(plan, &target, &pilot, |b| runner::block_rng(pilot.seed, b));
+                Ok(Sampling {
+                    tilt: choice.tilt.clone(),
+                    metric: Some(target.metric),
+                    choice: Some(choice),
+                })
+            }
+        }
+    }
 }
 
 /// A scenario file read for a run: the scenario, the file's bytes (a partial carries them) and
@@ -131,9 +179,12 @@ fn available_memory() -> Option<u64> {
 /// Without `simulation.target_se`: one run. With one: the paths double from `paths` until the
 /// target's standard error is reached or `max_paths` (default `64 * paths`) is; every run starts
 /// from the same streams, so the result equals a single run of the final size, bit for bit.
-/// `file` names the scenario in messages and `scenario_sha256` goes into the manifest.
+/// With `simulation.importance`, the paths are drawn under its tilt ([`Sampling`]) and every
+/// statistic carries the likelihood-ratio weights. `file` names the scenario in messages and
+/// `scenario_sha256` goes into the manifest.
 ///
 /// # Errors
+/// [`JobError::Importance`] for an importance setting that does not fit the scenario;
 /// [`JobError::Target`] for a target metric the summary lacks (before any long run);
 /// [`RunError::TooLarge`] when the per-path outputs would not fit in 80% of available memory;
 /// [`RunError::Cancelled`] when `progress` asks to stop.
@@ -158,6 +209,16 @@ pub fn run<T>(
     };
     let plan = Plan::new(scenario);
     let seed = scenario.simulation.seed;
+    let sampling = match &scenario.simulation.importance {
+        Some(spec) => Some(
+            Sampling::new(spec, scenario, &plan).map_err(|message| JobError::Importance {
+                file: file.to_owned(),
+                message,
+            })?,
+        ),
+        None => None,
+    };
+    let tilt = sampling.as_ref().map(|s| &s.tilt).filter(|t| !t.is_zero());
     if let Some(t) = &target {
         // Check the metric exists before a long run: summarise one path.
         let one = runner::simulate(&plan, 1, seed, 1, &runner::Silent)?;
@@ -165,7 +226,10 @@ pub fn run<T>(
             .estimate(&t.metric)
             .map_err(target_error)?;
     }
-    let needed = runner::memory_needed(&plan, max_paths);
+    let needed = match tilt {
+        Some(_) => runner::memory_needed_tilted(&plan, max_paths),
+        None => runner::memory_needed(&plan, max_paths),
+    };
     if let Some(avail) = available_memory()
         && needed > avail / 10 * 8
     {
@@ -182,7 +246,7 @@ pub fn run<T>(
     let mut paths = first_paths;
     loop {
         progress.start(paths);
-        let sim = runner::simulate(&plan, paths, seed, threads, progress)?;
+        let sim = runner::simulate_tilted(&plan, paths, seed, threads, progress, tilt)?;
         let derived = derive(&sim);
         let mut summary = Summary::new(
             scenario,
@@ -190,6 +254,9 @@ pub fn run<T>(
             scenario_sha256.to_owned(),
             start.elapsed().as_secs_f64(),
         );
+        if let (Some(json), Some(s)) = (&mut summary.importance_sampling, &sampling) {
+            json.describe(&s.tilt, s.metric.as_deref(), s.choice.as_ref());
+        }
         let Some(t) = &target else {
             return Ok((summary, derived));
         };
@@ -225,6 +292,9 @@ pub fn run_shard(
 ) -> Result<Partial, JobError> {
     if shard == 0 || shards == 0 || shard > shards {
         return Err(JobError::Shard { shard, shards });
+    }
+    if scenario.simulation.importance.is_some() {
+        return Err(JobError::ShardOfImportance);
     }
     if scenario.simulation.target_se.is_some() {
         return Err(JobError::ShardOfTarget);

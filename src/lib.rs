@@ -43,6 +43,7 @@ pub mod cli;
 pub mod credit;
 pub mod exposure;
 pub mod guarantee;
+pub mod importance;
 pub mod job;
 pub mod ledger;
 pub mod model;

@@ -105,6 +105,18 @@ pub struct Simulation {
     pub seed: u64,
     /// Keep adding paths until a statistic is this precise.
     pub target_se: Option<TargetSe>,
+    /// Importance sampling of the path's normals (see [`crate::importance`]); `None`: plain.
+    pub importance: Option<ImportanceSpec>,
+}
+
+/// How `[simulation] importance` chooses the mean shift.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportanceSpec {
+    /// Chosen by the cross-entropy pilot for this metric's tail (`auto`: the senior tranche's
+    /// `p_loss`; see [`crate::importance::Target::parse`]).
+    Metric(String),
+    /// Given: one value per sector, or one per coordinate (sectors, firms, parties, undertaker).
+    Shift(Vec<f64>),
 }
 
 /// A precision target: run until the standard error of `metric` is at most `value`.

@@ -13,6 +13,10 @@
 //! 4. for each guarantor party with an own default (report order), one standard normal; then the
 //!    undertaker's, if it has an own default.
 //!
+//! Under importance sampling ([`Scratch::with_tilt`]) each of these normals is shifted by its
+//! `mu_j` as it is drawn, and the path carries its likelihood ratio ([`Scratch::log_weight`]);
+//! see [`crate::importance`]. The draws themselves, and their order, do not change.
+//!
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
 use rand::{Rng, RngExt, SeedableRng};
@@ -20,6 +24,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::credit::{default_period, default_time};
 use crate::guarantee::{AllocationScratch, Missed, PartyState};
+use crate::importance::{Coord, TiltState};
 use crate::model::Copula;
 use crate::plan::{OwnDefaultPlan, Plan, RateDraw};
 use crate::waterfall::{NotesState, PeriodNotes};
@@ -209,6 +214,8 @@ pub struct Scratch {
     recorded_paid_for: Vec<f64>,
     /// With `record`: the period in which each party's cap first bound on the last path (0: never).
     cap_out_period: Vec<u32>,
+    /// Importance sampling: the mean shift of the draws and the path's likelihood ratio.
+    tilt: Option<TiltState>,
 }
 
 impl Scratch {
@@ -231,6 +238,7 @@ impl Scratch {
             record: false,
             recorded_paid_for: Vec::new(),
             cap_out_period: Vec::new(),
+            tilt: None,
         };
         // The baseline: no firm defaults, no party or undertaker default.
         scratch.defaults.clear();
@@ -261,6 +269,22 @@ impl Scratch {
         s.recorded_paid_for = vec![0.0; plan.parties() * plan.firms.len()];
         s.cap_out_period = vec![0; plan.parties()];
         s
+    }
+
+    /// These buffers with every draw shifted by `tilt` (importance sampling).
+    pub fn with_tilt(mut self, tilt: TiltState) -> Self {
+        self.tilt = Some(tilt);
+        self
+    }
+
+    /// The tilt of these buffers, if importance sampling.
+    pub fn tilt_state(&self) -> Option<&TiltState> {
+        self.tilt.as_ref()
+    }
+
+    /// `ln w` of the last path: its likelihood ratio (0 without a tilt).
+    pub fn log_weight(&self) -> f64 {
+        self.tilt.as_ref().map_or(0.0, TiltState::log_weight)
     }
 
     /// With [`Scratch::recording`]: what party `party` paid for firm `firm` on the last path.
@@ -314,9 +338,18 @@ fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
     }
 }
 
-/// The default period (0: none) of a party or undertaker with its own default model.
-fn own_default_period<R: Rng + ?Sized>(d: &OwnDefaultPlan, factors: &[f64], scale: f64, rng: &mut R) -> u32 {
-    let eta = normal(rng);
+/// `x`, shifted by the tilt's `mu_c` when there is one.
+#[inline]
+fn tilted(tilt: &mut Option<TiltState>, c: Coord, x: f64) -> f64 {
+    match tilt {
+        Some(t) => t.draw(c, x),
+        None => x,
+    }
+}
+
+/// The default period (0: none) of a party or undertaker with its own default model, given its
+/// standard normal `eta`.
+fn own_default_period(d: &OwnDefaultPlan, factors: &[f64], scale: f64, eta: f64) -> u32 {
     let y = match d.sector {
         Some(s) => (d.load * factors[s] + d.idio * eta) * scale,
         None => eta,
@@ -356,8 +389,11 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
 
 /// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
 fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
-    for z in s.z.iter_mut() {
-        *z = normal(rng);
+    if let Some(t) = &mut s.tilt {
+        t.start();
+    }
+    for (j, z) in s.z.iter_mut().enumerate() {
+        *z = tilted(&mut s.tilt, Coord::Factor(j), normal(rng));
     }
     plan.loadings.apply(&s.z, &mut s.factors);
     let scale = match (plan.copula, &plan.mixing) {
@@ -372,7 +408,7 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
     let term = plan.deal.term_periods;
     let random_rate = plan.recovery_rate.is_random();
     for (i, f) in plan.firms.iter().enumerate() {
-        let eps = normal(rng);
+        let eps = tilted(&mut s.tilt, Coord::Firm(i), normal(rng));
         let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
         let key = if random_rate { rng.next_u64() } else { 0 };
         if y > f.last_threshold {
@@ -402,13 +438,23 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
 
     for (p, d) in plan.party_defaults.iter().enumerate() {
         let from = match d {
-            Some(d) => own_default_period(d, &s.factors, scale, rng),
+            Some(d) => own_default_period(
+                d,
+                &s.factors,
+                scale,
+                tilted(&mut s.tilt, Coord::Party(p), normal(rng)),
+            ),
             None => 0,
         };
         s.states[p] = PartyState::new(from);
     }
     let undertaker_from = match &plan.undertaker_default {
-        Some(d) => own_default_period(d, &s.factors, scale, rng),
+        Some(d) => own_default_period(
+            d,
+            &s.factors,
+            scale,
+            tilted(&mut s.tilt, Coord::Undertaker, normal(rng)),
+        ),
         None => 0,
     };
     plan.notes.restart(&mut s.notes, undertaker_from);

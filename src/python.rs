@@ -59,13 +59,14 @@ const DICT_SOURCE: &str = "<dict>";
 fn job_error(e: JobError) -> PyErr {
     let message = e.to_string();
     match e {
-        JobError::Target { .. } => ScenarioError::new_err(message),
+        JobError::Target { .. } | JobError::Importance { .. } => ScenarioError::new_err(message),
         JobError::Run(RunError::TooLarge { .. }) => PyMemoryError::new_err(message),
         JobError::Run(RunError::Cancelled) => pyo3::exceptions::PyKeyboardInterrupt::new_err(message),
         JobError::Run(RunError::Threads { .. }) => PyRuntimeError::new_err(message),
-        JobError::NoPaths | JobError::ShardOfTarget | JobError::Shard { .. } => {
-            PyValueError::new_err(message)
-        }
+        JobError::NoPaths
+        | JobError::ShardOfTarget
+        | JobError::ShardOfImportance
+        | JobError::Shard { .. } => PyValueError::new_err(message),
     }
 }
 

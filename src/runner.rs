@@ -18,9 +18,11 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::importance::{Tilt, TiltState};
 use crate::path::{PathOutcome, Scratch, simulate_path};
 use crate::plan::Plan;
-use crate::stats::Distribution;
+use crate::stats::weighted::{WeightSums, WeightedColumn, probability_of};
+use crate::stats::{Distribution, Proportion, mean_and_se};
 
 /// Paths per block (and per random stream).
 pub const BLOCK_PATHS: u64 = 4096;
@@ -282,6 +284,33 @@ pub struct Simulation {
     /// Per period: the coverage of each of the first [`coverage_sample_paths`] paths (`+inf` where
     /// tranche 1 had no interest due), for per-period bands such as a fan chart.
     pub coverage_sample: Vec<Vec<f64>>,
+    /// Importance sampling: every path's likelihood ratio; `None` for plain Monte Carlo.
+    pub weights: Option<Weights>,
+}
+
+/// The likelihood-ratio weights of an importance-sampled run (see [`crate::importance`]), kept
+/// beside the columns: one per stored path, and sums for the baseline paths.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Weights {
+    /// The weight of each stored path (row order).
+    pub stored: Vec<f64>,
+    /// Per block simulated here, in block order: the weights of its baseline paths.
+    pub baseline: Vec<WeightSums>,
+    /// Per period: the weights of the paths whose coverage was below `1 - 1e-9`.
+    pub coverage_below_one: Vec<WeightSums>,
+    /// The weight of each path of the coverage sample.
+    pub coverage_sample: Vec<f64>,
+    /// Every path's weight.
+    pub all: WeightSums,
+}
+
+impl Weights {
+    /// The weights of all baseline paths.
+    pub fn baseline_total(&self) -> WeightSums {
+        self.baseline
+            .iter()
+            .fold(WeightSums::default(), |a, b| a.merged(b))
+    }
 }
 
 /// One column's samples over all paths, as the runner keeps them: the stored paths' values plus
@@ -413,6 +442,15 @@ impl Simulation {
             for (a, b) in whole.coverage_sample.iter_mut().zip(&p.coverage_sample) {
                 a.extend_from_slice(b);
             }
+            if let (Some(a), Some(b)) = (&mut whole.weights, &p.weights) {
+                a.stored.extend_from_slice(&b.stored);
+                a.baseline.extend_from_slice(&b.baseline);
+                for (x, y) in a.coverage_below_one.iter_mut().zip(&b.coverage_below_one) {
+                    *x = x.merged(y);
+                }
+                a.coverage_sample.extend_from_slice(&b.coverage_sample);
+                a.all = a.all.merged(&b.all);
+            }
         }
         Ok(whole)
     }
@@ -427,9 +465,81 @@ impl Simulation {
     }
 
     /// Summary statistics of column `c` over all paths. Sorts that column's stored values in
-    /// place, so take any joint quantity of several columns (by row) before.
+    /// place (plain runs), so take any joint quantity of several columns (by row) before.
+    /// Weighted by the likelihood ratios under importance sampling.
     pub fn distribution(&mut self, c: usize) -> Distribution {
-        Distribution::with_baseline(&mut self.columns[c], self.baseline[c], self.baseline_count)
+        let baseline = self.baseline[c];
+        let (columns, weights) = (&mut self.columns, &self.weights);
+        distribution_of(weights.as_ref(), &mut columns[c], baseline, self.baseline_count)
+    }
+
+    /// [`Simulation::distribution`] of a column derived row by row from the stored columns
+    /// (`values`, in row order) with baseline value `baseline`. Sorts `values` in place.
+    pub fn derived_distribution(&self, values: &mut [f64], baseline: f64) -> Distribution {
+        distribution_of(self.weights.as_ref(), values, baseline, self.baseline_count)
+    }
+
+    /// `(p, se)` of `pred` on column `c`: `count / n` and `sqrt(p (1 - p) / n)`, or their
+    /// weighted forms under importance sampling ([`crate::stats::weighted`]).
+    pub fn probability(&self, c: usize, pred: impl Fn(f64) -> bool) -> (f64, f64) {
+        self.derived_probability(&self.columns[c], self.baseline[c], pred)
+    }
+
+    /// [`Simulation::probability`] of a derived column (see [`Simulation::derived_distribution`]).
+    pub fn derived_probability(
+        &self,
+        values: &[f64],
+        baseline: f64,
+        pred: impl Fn(f64) -> bool,
+    ) -> (f64, f64) {
+        match &self.weights {
+            Some(w) => WeightedColumn {
+                values,
+                weights: &w.stored,
+                baseline_value: baseline,
+                baseline: w.baseline_total(),
+            }
+            .probability(pred),
+            None => {
+                let stored = values.iter().filter(|&&x| pred(x)).count() as u64;
+                let base = if pred(baseline) { self.baseline_count } else { 0 };
+                let p = Proportion::new(stored + base, self.paths);
+                (p.p, p.se)
+            }
+        }
+    }
+
+    /// `(p, se)` that period `k`'s (0-based) coverage is below 1.
+    pub fn coverage_probability(&self, k: usize) -> (f64, f64) {
+        match &self.weights {
+            Some(w) => probability_of(&w.coverage_below_one[k], self.paths),
+            None => {
+                let p = Proportion::new(self.coverage_below_one[k], self.paths);
+                (p.p, p.se)
+            }
+        }
+    }
+
+    /// Mean and standard error over the first `n` paths (`n` a multiple of [`BLOCK_PATHS`] or
+    /// all paths) of a column or derived column `values` with baseline value `baseline`.
+    pub fn prefix_mean_and_se(&self, values: &[f64], baseline: f64, n: u64) -> (f64, f64) {
+        let s = self.stored.partition_point(|&i| i < n);
+        match &self.weights {
+            Some(w) => {
+                let blocks = (n.div_ceil(BLOCK_PATHS).saturating_sub(self.blocks.start)) as usize;
+                let base = w.baseline[..blocks.min(w.baseline.len())]
+                    .iter()
+                    .fold(WeightSums::default(), |a, b| a.merged(b));
+                WeightedColumn {
+                    values: &values[..s],
+                    weights: &w.stored[..s],
+                    baseline_value: baseline,
+                    baseline: base,
+                }
+                .mean_and_se()
+            }
+            None => mean_and_se(&values[..s], baseline, n - s as u64),
+        }
     }
 
     /// Number of paths whose value in column `c` satisfies `pred`.
@@ -450,6 +560,20 @@ impl Simulation {
             out[*i as usize] = *v;
         }
         out
+    }
+}
+
+/// Summary of `values` and `count` baseline paths of value `baseline`, weighted when `weights`.
+fn distribution_of(weights: Option<&Weights>, values: &mut [f64], baseline: f64, count: u64) -> Distribution {
+    match weights {
+        Some(w) => WeightedColumn {
+            values,
+            weights: &w.stored,
+            baseline_value: baseline,
+            baseline: w.baseline_total(),
+        }
+        .distribution(),
+        None => Distribution::with_baseline(values, baseline, count),
     }
 }
 
@@ -475,6 +599,17 @@ pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
         .saturating_mul(2)
 }
 
+/// [`memory_needed`] for an importance-sampled run: the shift makes most paths default, so
+/// every path is counted as stored, with its weight.
+pub fn memory_needed_tilted(plan: &Plan, paths: u64) -> u64 {
+    let per_path = (Layout::of(plan).len() as u64 + 2) * 8;
+    let coverage = coverage_sample_paths(plan.periods, paths) * (plan.periods as u64 + 1) * 8;
+    paths
+        .saturating_mul(per_path)
+        .saturating_add(coverage)
+        .saturating_mul(2)
+}
+
 /// Most per-period coverage values kept per run (periods x paths), 128 MiB of `f64`.
 pub const COVERAGE_SAMPLE_VALUES: u64 = 16 << 20;
 
@@ -491,6 +626,8 @@ pub fn coverage_sample_paths(periods: usize, paths: u64) -> u64 {
 }
 
 struct Block {
+    /// Under importance sampling: the block's weights, in the layout of [`Weights`].
+    weights: Option<Weights>,
     stored: Vec<u64>,
     columns: Vec<Vec<f64>>,
     baseline_count: u64,
@@ -571,6 +708,34 @@ pub fn simulate_blocks(
     threads: usize,
     progress: &dyn Progress,
 ) -> Result<Simulation, RunError> {
+    simulate_blocks_tilted(plan, paths, seed, blocks, threads, progress, None)
+}
+
+/// [`simulate`] under importance sampling with `tilt` ([`crate::importance`]): the same
+/// streams, every draw shifted, every path weighted by its likelihood ratio. A zero tilt (or
+/// `None`) is plain Monte Carlo, bit for bit.
+pub fn simulate_tilted(
+    plan: &Plan,
+    paths: u64,
+    seed: u64,
+    threads: usize,
+    progress: &dyn Progress,
+    tilt: Option<&Tilt>,
+) -> Result<Simulation, RunError> {
+    simulate_blocks_tilted(plan, paths, seed, 0..block_count(paths), threads, progress, tilt)
+}
+
+/// [`simulate_blocks`] under importance sampling with `tilt` (see [`simulate_tilted`]).
+pub fn simulate_blocks_tilted(
+    plan: &Plan,
+    paths: u64,
+    seed: u64,
+    blocks: Range<u64>,
+    threads: usize,
+    progress: &dyn Progress,
+    tilt: Option<&Tilt>,
+) -> Result<Simulation, RunError> {
+    let tilt = tilt.filter(|t| !t.is_zero());
     let block_range = blocks.start.min(block_count(paths))..blocks.end.min(block_count(paths));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -586,7 +751,10 @@ pub fn simulate_blocks(
             .clone()
             .into_par_iter()
             .map_init(
-                || Scratch::new(plan),
+                || match tilt {
+                    Some(t) => Scratch::new(plan).with_tilt(TiltState::new(t.clone(), false)),
+                    None => Scratch::new(plan),
+                },
                 |scratch, b| {
                     if progress.cancelled() {
                         return None;
@@ -595,6 +763,11 @@ pub fn simulate_blocks(
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
                     let keep = if first < sampled { len } else { 0 };
                     let mut block = Block {
+                        weights: tilt.map(|_| Weights {
+                            baseline: vec![WeightSums::default()],
+                            coverage_below_one: vec![WeightSums::default(); plan.periods],
+                            ..Weights::default()
+                        }),
                         stored: Vec::new(),
                         columns: vec![Vec::new(); layout.len()],
                         baseline_count: 0,
@@ -607,6 +780,9 @@ pub fn simulate_blocks(
                             for (k, c) in s.outcome.coverage.iter().enumerate() {
                                 block.coverage[k][row] = *c;
                             }
+                        }
+                        if let Some(w) = &mut block.weights {
+                            record_weight(w, s, baseline, keep > 0);
                         }
                         if baseline {
                             block.baseline_count += 1;
@@ -660,6 +836,7 @@ pub fn simulate_blocks(
             v
         })
         .collect();
+    let weights = tilt.map(|_| merge_weights(&mut blocks, base.baseline(), plan.periods));
     let mut columns = Vec::with_capacity(layout.len());
     for c in 0..layout.len() {
         let mut col = Vec::with_capacity(stored_count);
@@ -681,7 +858,54 @@ pub fn simulate_blocks(
         columns,
         coverage_below_one,
         coverage_sample,
+        weights,
     })
+}
+
+/// Records the weight of the path in `s` into a block's `w`: the path's own, or added to the
+/// baseline sums; into the coverage sums and sample.
+fn record_weight(w: &mut Weights, s: &Scratch, baseline: bool, sampled: bool) {
+    let weight = s.log_weight().exp();
+    w.all.add(weight);
+    if sampled {
+        w.coverage_sample.push(weight);
+    }
+    if baseline {
+        w.baseline[0].add(weight);
+        return;
+    }
+    w.stored.push(weight);
+    for (k, c) in s.outcome.coverage.iter().enumerate() {
+        if *c < COVERAGE_FLOOR {
+            w.coverage_below_one[k].add(weight);
+        }
+    }
+}
+
+/// The weights of a run from its blocks' (in block order); the baseline paths' coverage counts
+/// into the below-1 sums as in the plain merge.
+fn merge_weights(blocks: &mut [Block], baseline: &PathOutcome, periods: usize) -> Weights {
+    let mut out = Weights {
+        coverage_below_one: vec![WeightSums::default(); periods],
+        ..Weights::default()
+    };
+    for b in blocks.iter_mut() {
+        let Some(w) = b.weights.take() else { continue };
+        out.stored.extend_from_slice(&w.stored);
+        out.baseline.push(w.baseline[0]);
+        for (x, y) in out.coverage_below_one.iter_mut().zip(&w.coverage_below_one) {
+            *x = x.merged(y);
+        }
+        out.coverage_sample.extend_from_slice(&w.coverage_sample);
+        out.all = out.all.merged(&w.all);
+    }
+    let base = out.baseline_total();
+    for (x, c) in out.coverage_below_one.iter_mut().zip(&baseline.coverage) {
+        if *c < COVERAGE_FLOOR {
+            *x = x.merged(&base);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@
 //! the sum of squared deviations), so results are accurate for `10^7` samples and are never NaN
 //! for finite inputs.
 
+pub mod weighted;
+
 /// The quantile levels every distribution reports, as exact decimal strings.
 pub const QUANTILE_LEVELS: [&str; 6] = ["0.5", "0.9", "0.95", "0.99", "0.995", "0.999"];
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use super::{EXIT_USAGE, Failure, default_out, interrupted, load_unweighted, say};
 use crate::report::stress::{breakeven_json, breakeven_table};
 use crate::report::write_report;
 use crate::runner::{Progress, RunError};
@@ -57,7 +57,7 @@ impl Progress for StopOnCtrlC {
 }
 
 pub(crate) fn run(args: &BreakevenArgs) -> Result<(), Failure> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load_unweighted(&args.scenario, "breakeven")?;
     if scenario.tranches.is_empty() {
         return Err(Failure(
             format!(

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use super::{EXIT_USAGE, Failure, default_out, interrupted, load_unweighted, say};
 use crate::chart::Labels;
 use crate::chart::stress::{StressChart, render};
 use crate::exposure::exposure;
@@ -28,7 +28,7 @@ pub(crate) struct ExposureArgs {
 }
 
 pub(crate) fn run(args: &ExposureArgs) -> Result<(), Failure> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load_unweighted(&args.scenario, "exposure")?;
     let paths = args.paths.unwrap_or(scenario.simulation.paths);
     if paths == 0 {
         return Err(Failure("--paths: must be at least 1".into(), EXIT_USAGE));

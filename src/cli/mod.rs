@@ -144,6 +144,22 @@ pub(crate) fn load(path: &Path) -> Result<crate::model::Scenario, Failure> {
     scenario::load(path).map_err(|e| Failure(crate::job::explain(&e, path), EXIT_USAGE))
 }
 
+/// [`load`] for the verbs that simulate unweighted paths (stress, breakeven, exposure): a
+/// scenario asking for importance sampling is refused rather than silently run plain.
+pub(crate) fn load_unweighted(path: &Path, verb: &str) -> Result<crate::model::Scenario, Failure> {
+    let s = load(path)?;
+    if s.simulation.importance.is_some() {
+        return Err(Failure(
+            format!(
+                "{}: simulation.importance: `ipabs {verb}` does not support importance sampling (only `ipabs run` weights its statistics); remove the key for this verb",
+                path.display()
+            ),
+            EXIT_USAGE,
+        ));
+    }
+    Ok(s)
+}
+
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = load(path)?;
     say(&format!(

@@ -9,7 +9,7 @@ use super::{EXIT_USAGE, Failure, default_out, interrupted, say};
 use crate::analytic::{self, compare};
 use crate::chart::{self, Labels, data::ChartData};
 use crate::job::{self, JobError};
-use crate::model::{Language, Scenario, TargetSe};
+use crate::model::{ImportanceSpec, Language, Scenario, TargetSe};
 use crate::report::analytic::AnalyticJson;
 use crate::report::summary::Summary;
 use crate::report::{WriteError, memo, table, write_report};
@@ -48,6 +48,12 @@ pub(crate) struct RunArgs {
     /// `tranches.senior.p_loss=0.0001` (overrides [simulation] target_se; at most 64 x the paths).
     #[arg(long, value_name = "METRIC=SE", value_parser = parse_until_se)]
     until_se: Option<(String, f64)>,
+    /// Importance sampling (overrides [simulation] importance): `auto` (the senior tranche's
+    /// p_loss), a summary.json metric whose tail to aim at (the shift is chosen by a
+    /// cross-entropy pilot), or `shift=a,b,..` (one value per sector, or per sector, firm,
+    /// party and undertaker). Every statistic is then weighted by the likelihood ratio.
+    #[arg(long, value_name = "auto|METRIC|shift=a,b,..", value_parser = parse_importance)]
+    importance: Option<ImportanceSpec>,
 }
 
 /// How the report folder is rendered and what is printed (shared by `run` and `merge`).
@@ -152,6 +158,27 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
+/// `auto`, a metric, or `shift=a,b,..` (finite numbers).
+fn parse_importance(s: &str) -> Result<ImportanceSpec, String> {
+    let s = s.trim();
+    let Some(list) = s.strip_prefix("shift=") else {
+        if s.is_empty() {
+            return Err("expected auto, a metric such as tranches.senior.p_loss, or shift=a,b,..".into());
+        }
+        return Ok(ImportanceSpec::Metric(s.to_owned()));
+    };
+    list.split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("shift: {x:?} is not a finite number"))
+        })
+        .collect::<Result<Vec<f64>, String>>()
+        .map(ImportanceSpec::Shift)
+}
+
 /// `METRIC=VALUE` with a positive finite value.
 fn parse_until_se(s: &str) -> Result<(String, f64), String> {
     let (metric, value) = s
@@ -241,6 +268,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             value: *value,
             max_paths: None,
         });
+    }
+    if let Some(spec) = &args.importance {
+        scenario.simulation.importance = Some(spec.clone());
+    }
+    if scenario.simulation.importance.is_some() && exact.is_some() {
+        return Err(Failure(
+            "importance sampling cannot be combined with --check-analytic (its comparison is unweighted); run without importance sampling".into(),
+            EXIT_USAGE,
+        ));
     }
     if let Some((shard, shards)) = args.shard {
         if scenario.simulation.target_se.is_some() || exact.is_some() {

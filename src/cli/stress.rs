@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::{EXIT_INTERRUPTED, EXIT_USAGE, Failure, default_out, interrupted, load, say};
+use super::{EXIT_INTERRUPTED, EXIT_USAGE, Failure, default_out, interrupted, load_unweighted, say};
 use crate::chart::Labels;
 use crate::chart::stress::{StressChart, render};
 use crate::report::stress::{grid_csv, grid_json};
@@ -63,7 +63,7 @@ pub(crate) fn load_grid(path: &std::path::Path) -> Result<GridSpec, Failure> {
 }
 
 pub(crate) fn stress(args: &StressArgs) -> Result<(), Failure> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load_unweighted(&args.scenario, "stress")?;
     let mut spec = load_grid(&args.grid)?;
     if let Some(p) = args.paths {
         if p == 0 {

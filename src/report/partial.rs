@@ -179,6 +179,7 @@ impl Partial {
             columns,
             coverage_below_one,
             coverage_sample,
+            weights: None,
         })
     }
 }

@@ -13,10 +13,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
-use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
-use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantile_sorted};
+use crate::runner::{
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn, Weights,
+};
+use crate::stats::weighted::WeightSums;
+use crate::stats::weighted::weighted_quantile_at;
+use crate::stats::{Distribution, Z_95, quantile_sorted};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,16 +128,25 @@ pub struct CoverageJson {
 /// The quantile levels of the per-period coverage bands.
 pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
 
-/// The band quantiles of each period's coverage sample (sorted in place).
-fn coverage_bands(sample: &mut [Vec<f64>]) -> Vec<BTreeMap<&'static str, Option<f64>>> {
+/// The band quantiles of each period's coverage sample (sorted in place when unweighted;
+/// weighted by `weights`, one per sampled path, under importance sampling).
+fn coverage_bands(
+    sample: &mut [Vec<f64>],
+    weights: Option<&[f64]>,
+) -> Vec<BTreeMap<&'static str, Option<f64>>> {
     sample
         .iter_mut()
         .map(|period| {
-            period.sort_unstable_by(f64::total_cmp);
+            if weights.is_none() {
+                period.sort_unstable_by(f64::total_cmp);
+            }
             COVERAGE_BAND_LEVELS
                 .iter()
                 .map(|&q| {
-                    let v = quantile_sorted(period, q);
+                    let v = match weights {
+                        Some(w) => weighted_quantile_at(period, w, q),
+                        None => quantile_sorted(period, q),
+                    };
                     (q, (v.is_finite() && !period.is_empty()).then_some(v))
                 })
                 .collect()
@@ -189,6 +203,87 @@ pub struct PrecisionTargetJson {
     pub se: f64,
     pub reached: bool,
     pub max_paths: u64,
+}
+
+/// How the paths were importance sampled (see [`crate::importance`]): every statistic of the
+/// summary is weighted by the paths' likelihood ratios.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportanceJson {
+    /// The metric the shift was chosen for (`null` for a given shift).
+    pub metric: Option<String>,
+    /// `cross_entropy` (chosen by the pilot) or `given`.
+    pub method: &'static str,
+    /// The mean shift of the sector normals `z` (`Z = A z`), one per sector.
+    pub factor_shift: Vec<f64>,
+    /// The shift of each firm's idiosyncratic normal (file order).
+    pub firm_shift: Vec<f64>,
+    /// The shift of each party's own-default normal (report order; 0 for a party without one).
+    pub party_shift: Vec<f64>,
+    /// The shift of the undertaker's own-default normal.
+    pub undertaker_shift: f64,
+    /// `|mu|`.
+    pub shift_norm: f64,
+    /// Kish's effective sample size `(sum w)^2 / sum w^2`.
+    pub effective_sample_size: f64,
+    /// `effective_sample_size / paths`.
+    pub effective_sample_fraction: f64,
+    /// `(1/n) sum w` (1 in expectation) and its standard error: a check of the weights.
+    pub mean_weight: f64,
+    pub mean_weight_se: f64,
+    /// The largest weight of a path.
+    pub max_weight: f64,
+    /// Paths the cross-entropy pilot simulated (on its own streams), its iterations, and
+    /// whether it reached the metric's tail itself (else only towards it).
+    pub pilot_paths: u64,
+    pub pilot_iterations: usize,
+    pub pilot_reached_tail: bool,
+}
+
+impl ImportanceJson {
+    /// The weight figures of `w`; [`ImportanceJson::describe`] adds the shift and the pilot.
+    fn of_weights(w: &Weights) -> Self {
+        let n = w.all.count.max(1) as f64;
+        let mean = w.all.sum / n;
+        let var = (w.all.sum_sq / n - mean * mean).max(0.0);
+        let ess = effective_sample_size(&w.all);
+        let largest_baseline = w.baseline.iter().map(WeightSums::mean).fold(0.0, f64::max);
+        ImportanceJson {
+            metric: None,
+            method: "given",
+            factor_shift: Vec::new(),
+            firm_shift: Vec::new(),
+            party_shift: Vec::new(),
+            undertaker_shift: 0.0,
+            shift_norm: 0.0,
+            effective_sample_size: ess,
+            effective_sample_fraction: ess / n,
+            mean_weight: mean,
+            mean_weight_se: (var / n).sqrt(),
+            max_weight: w.stored.iter().copied().fold(largest_baseline, f64::max),
+            pilot_paths: 0,
+            pilot_iterations: 0,
+            pilot_reached_tail: false,
+        }
+    }
+
+    /// Records the shift `tilt`, the metric it aims at and, when a pilot chose it, the pilot.
+    pub fn describe(&mut self, tilt: &Tilt, metric: Option<&str>, pilot: Option<&Choice>) {
+        let d = tilt.dims();
+        let mu = tilt.shift();
+        let (firms, parties) = (d.factors + d.firms, d.factors + d.firms + d.parties);
+        self.factor_shift = mu[..d.factors].to_vec();
+        self.firm_shift = mu[d.factors..firms].to_vec();
+        self.party_shift = mu[firms..parties].to_vec();
+        self.undertaker_shift = mu[parties];
+        self.shift_norm = tilt.norm();
+        self.metric = metric.map(str::to_owned);
+        if let Some(c) = pilot {
+            self.method = "cross_entropy";
+            self.pilot_paths = c.pilot_paths;
+            self.pilot_iterations = c.iterations;
+            self.pilot_reached_tail = c.reached_tail;
+        }
+    }
 }
 
 /// How the numbers were produced.
@@ -250,6 +345,8 @@ pub struct Summary {
     pub convergence: Vec<ConvergenceJson>,
     /// The precision target of the run, if it had one.
     pub precision_target: Option<PrecisionTargetJson>,
+    /// How the paths were importance sampled; `null` for plain Monte Carlo.
+    pub importance_sampling: Option<ImportanceJson>,
     pub manifest: Manifest,
     pub elapsed_s: f64,
     pub threads: usize,
@@ -258,7 +355,6 @@ pub struct Summary {
 impl TrancheJson {
     /// Tranche `j`'s figures; sorts its columns of `sim` in place.
     fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
-        let n = sim.paths;
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
         let (ci, cp) = (
@@ -272,18 +368,9 @@ impl TrancheJson {
             .map(|(a, b)| a + b)
             .collect();
         let baseline_loss = sim.baseline[ci] + sim.baseline[cp];
-        let baseline_lost = if baseline_loss > floor {
-            sim.baseline_count
-        } else {
-            0
-        };
-        let p_loss = proportion(count(&loss, |x| x > floor) + baseline_lost, n);
-        let p_interest = proportion(sim.count(ci, |x| x > floor), n);
-        let loss = DistributionJson::from(&Distribution::with_baseline(
-            &mut loss,
-            baseline_loss,
-            sim.baseline_count,
-        ));
+        let p_loss = sim.derived_probability(&loss, baseline_loss, |x| x > floor);
+        let p_interest = sim.probability(ci, |x| x > floor);
+        let loss = DistributionJson::from(&sim.derived_distribution(&mut loss, baseline_loss));
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -323,8 +410,7 @@ fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
         points: convergence_paths(sim.paths)
             .into_iter()
             .map(|n| {
-                let s = sim.stored.partition_point(|&i| i < n);
-                let (estimate, se) = mean_and_se(&stored[..s], baseline, n - s as u64);
+                let (estimate, se) = sim.prefix_mean_and_se(stored, baseline, n);
                 ConvergencePoint {
                     paths: n,
                     estimate,
@@ -403,15 +489,6 @@ impl Summary {
     }
 }
 
-fn proportion(count: u64, n: u64) -> (f64, f64) {
-    let p = Proportion::new(count, n);
-    (p.p, p.se)
-}
-
-fn count(samples: &[f64], pred: impl Fn(f64) -> bool) -> u64 {
-    samples.iter().filter(|&&x| pred(x)).count() as u64
-}
-
 impl Summary {
     /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are sorted
     /// in place for the quantiles).
@@ -421,13 +498,13 @@ impl Summary {
         let layout = sim.layout;
 
         let convergence = convergence(scenario, &sim);
-        let p_any_default = proportion(sim.count(layout.fixed(Column::Defaults), |d| d > 0.0), n);
+        let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
             let cap = u.cap.map(f64::from_decimal);
-            let drawn = proportion(sim.count(draws, |x| x > 0.0), n);
+            let drawn = sim.probability(draws, |x| x > 0.0);
             let exhausted = match cap {
-                Some(c) => proportion(sim.count(draws, |x| x >= c * (1.0 - 1e-12)), n),
+                Some(c) => sim.probability(draws, |x| x >= c * (1.0 - 1e-12)),
                 None => (0.0, 0.0),
             };
             UndertakerJson {
@@ -445,8 +522,8 @@ impl Summary {
             .enumerate()
             .map(|(p, (tier, party))| {
                 let col = |c| layout.party(p, c);
-                let exhausted = proportion(sim.count(col(PartyColumn::CapExhausted), |x| x > 0.5), n);
-                let called = proportion(sim.count(col(PartyColumn::Payout), |x| x > 0.0), n);
+                let exhausted = sim.probability(col(PartyColumn::CapExhausted), |x| x > 0.5);
+                let called = sim.probability(col(PartyColumn::Payout), |x| x > 0.0);
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
@@ -465,11 +542,16 @@ impl Summary {
 
         let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
             let min = layout.fixed(Column::MinCoverage);
-            let below = proportion(sim.count(min, |x| x < COVERAGE_FLOOR), n);
-            let per: Vec<(f64, f64)> = sim.coverage_below_one.iter().map(|&c| proportion(c, n)).collect();
+            let below = sim.probability(min, |x| x < COVERAGE_FLOOR);
+            let per: Vec<(f64, f64)> = (0..sim.coverage_below_one.len())
+                .map(|k| sim.coverage_probability(k))
+                .collect();
             let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
             CoverageJson {
-                per_period_quantiles: coverage_bands(&mut sim.coverage_sample),
+                per_period_quantiles: coverage_bands(
+                    &mut sim.coverage_sample,
+                    sim.weights.as_ref().map(|w| w.coverage_sample.as_slice()),
+                ),
                 per_period_sample_paths: sample_paths,
                 min_ratio: DistributionJson::from(&sim.distribution(min)),
                 p_below_1: below.0,
@@ -539,6 +621,7 @@ impl Summary {
             },
             convergence,
             precision_target: None,
+            importance_sampling: sim.weights.as_ref().map(ImportanceJson::of_weights),
             manifest: Manifest {
                 ipabs_version: env!("CARGO_PKG_VERSION"),
                 scenario_sha256,

@@ -500,7 +500,9 @@ hazard = nan
     assert_eq!(shown.lines().count(), found.len());
     assert!(shown.starts_with("bad.toml:1:8: name: must not contain"));
     assert!(shown.contains("bad.toml:20:13: firms[0].annual_pd: must be in [0, 1), got 1.5"));
-    assert!(shown.contains("bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed, target_se)"));
+    assert!(shown.contains(
+        "bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed, target_se, importance)"
+    ));
 }
 
 #[test]

@@ -18,9 +18,11 @@ use toml::de::{DeTable, DeValue};
 
 use super::tree::{Count, Ctx, Field, Flag, Interval, Money, Number, Table, Text};
 use super::validate;
+use crate::importance::{Target, Tilt};
 use crate::model::{
-    Amortisation, Copula, Credit, CreditInput, Deal, Fees, Firm, Language, OwnDefault, Party, Patents,
-    Recovery, RecoveryRate, ReportSettings, Scenario, Simulation, TargetSe, Tier, Tranche, Undertaker,
+    Amortisation, Copula, Credit, CreditInput, Deal, Fees, Firm, ImportanceSpec, Language, OwnDefault, Party,
+    Patents, Recovery, RecoveryRate, ReportSettings, Scenario, Simulation, TargetSe, Tier, Tranche,
+    Undertaker,
 };
 
 /// Keys of the top level.
@@ -42,7 +44,9 @@ pub(crate) const ROOT_KEYS: &[&str] = &[
 /// Keys of `[deal]`.
 pub(crate) const DEAL_KEYS: &[&str] = &["periods_per_year", "term_periods"];
 /// Keys of `[simulation]`.
-pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed", "target_se"];
+pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed", "target_se", "importance"];
+/// Keys of `[simulation] importance = { … }`.
+pub(crate) const IMPORTANCE_KEYS: &[&str] = &["metric", "shift"];
 /// Keys of `[simulation] target_se = { … }`.
 pub(crate) const TARGET_SE_KEYS: &[&str] = &["metric", "value", "max_paths"];
 /// Keys of `[credit]`.
@@ -104,6 +108,8 @@ const CORRELATION: Number = Number(Interval::closed(-1.0, 1.0));
 const NON_NEGATIVE: Number = Number(Interval::at_least(0.0));
 /// Degrees of freedom and Beta parameters: `> 0`.
 const POSITIVE: Number = Number(Interval::above(0.0));
+/// Importance-sampling shifts, in standard deviations.
+const SHIFT: Number = Number(Interval::closed(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT));
 /// Counts that may be zero (patents, lag, periods_per_year before its own check).
 const COUNT: Count<u32> = Count::at_least(0);
 
@@ -154,7 +160,10 @@ pub(crate) fn scenario(
         Some(field) => deal(ctx, &field),
         None => (None, None),
     };
-    let simulation = root.required(ctx, "simulation").and_then(|f| simulation(ctx, &f));
+    let mut importance_at = None;
+    let simulation = root
+        .required(ctx, "simulation")
+        .and_then(|f| simulation(ctx, &f, &mut importance_at));
     let credit = match root.required(ctx, "credit") {
         Some(field) => credit(ctx, &field),
         None => CreditParts::default(),
@@ -209,7 +218,7 @@ pub(crate) fn scenario(
     if !sizes_fit {
         return None;
     }
-    Some(Scenario {
+    let scenario = Scenario {
         name: name?,
         description,
         currency: currency?,
@@ -231,7 +240,29 @@ pub(crate) fn scenario(
         tranches: tranches?,
         fees: fees?,
         report: report?,
-    })
+    };
+    importance_fits(ctx, &scenario, importance_at).then_some(scenario)
+}
+
+/// Checks `[simulation] importance` against the scenario (a metric it has, a shift of the right
+/// length); `at` is where its `metric` or `shift` was given.
+fn importance_fits(ctx: &mut Ctx<'_>, scenario: &Scenario, at: Option<(Range<usize>, String)>) -> bool {
+    let (Some(spec), Some((span, key))) = (&scenario.simulation.importance, at) else {
+        return true;
+    };
+    let problem = match spec {
+        ImportanceSpec::Metric(m) => Target::parse(m, scenario).err(),
+        ImportanceSpec::Shift(mu) => Tilt::check_for_scenario(scenario, mu)
+            .err()
+            .map(|e| e.to_string()),
+    };
+    match problem {
+        Some(message) => {
+            ctx.report(&span, &key, message);
+            false
+        }
+        None => true,
+    }
 }
 
 /// `name`: the file's own, checked as a folder label, or `default_name`.
@@ -260,8 +291,13 @@ fn deal(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> (Option<u32>, Option<u32>) 
     (periods_per_year, term_periods)
 }
 
-/// `[simulation]`.
-fn simulation(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Simulation> {
+/// `[simulation]`; `importance_at` is set to where importance sampling's `metric` or `shift`
+/// was given (checked against the whole scenario at the end).
+fn simulation(
+    ctx: &mut Ctx<'_>,
+    field: &Field<'_, '_>,
+    importance_at: &mut Option<(Range<usize>, String)>,
+) -> Option<Simulation> {
     let t = field.table(ctx, SIMULATION_KEYS)?;
     let paths = t.req(ctx, "paths", &Count::at_least(1));
     let seed = t.req(ctx, "seed", &Count::at_least(0));
@@ -269,11 +305,44 @@ fn simulation(ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<Simulation> {
         Some(f) => target_se(ctx, &f).map(Some),
         None => Some(None),
     };
+    let importance = match t.field("importance") {
+        Some(f) => importance(ctx, &f, importance_at).map(Some),
+        None => Some(None),
+    };
     Some(Simulation {
         paths: paths?,
         seed: seed?,
         target_se: target_se?,
+        importance: importance?,
     })
+}
+
+/// `importance = { metric = "tranches.senior.p_loss" }` or `importance = { shift = [-1.5, …] }`.
+fn importance(
+    ctx: &mut Ctx<'_>,
+    field: &Field<'_, '_>,
+    at: &mut Option<(Range<usize>, String)>,
+) -> Option<ImportanceSpec> {
+    let t = field.table(ctx, IMPORTANCE_KEYS)?;
+    match exactly_one(
+        ctx,
+        &t,
+        "metric",
+        "shift",
+        "metric = \"auto\" (or a summary.json metric) or shift = [one number per sector, ...]",
+    )? {
+        Which::First(f) => {
+            let metric = f.read(ctx, &Text)?;
+            *at = Some((f.span(), f.path.clone()));
+            Some(ImportanceSpec::Metric(metric))
+        }
+        Which::Second(f) => {
+            let items = f.array(ctx, "an array of numbers")?;
+            let shift = read_all(items.iter().map(|x| x.read(ctx, &SHIFT)))?;
+            *at = Some((f.span(), f.path.clone()));
+            Some(ImportanceSpec::Shift(shift))
+        }
+    }
 }
 
 /// `target_se = { metric = "pool_loss.mean", value = 1000.0, max_paths = 10000000 }`.

@@ -70,7 +70,7 @@ pub fn num(v: &Value, path: &str) -> f64 {
 /// No number in a summary is missing: NaN and infinities serialise as `null`, so every `null`
 /// must be one of the documented optional fields.
 pub fn assert_no_null(v: &Value, path: &str) {
-    const OPTIONAL: [&str; 7] = [
+    const OPTIONAL: [&str; 9] = [
         "coupon_coverage",
         "undertaker",
         "cap",
@@ -78,6 +78,8 @@ pub fn assert_no_null(v: &Value, path: &str) {
         "value_vol",
         "description",
         "precision_target",
+        "importance_sampling",
+        "metric",
     ];
     match v {
         Value::Null => assert!(OPTIONAL.iter().any(|k| path.ends_with(k)), "null at {path}"),

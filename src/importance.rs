@@ -1,0 +1,753 @@
+//! Importance sampling: a mean shift of the path's standard normals, its likelihood ratio, and
+//! the automatic choice of the shift for a metric's tail.
+//!
+//! A pure module: no I/O and no threads; randomness enters only through generators handed in.
+//!
+//! **The tilt.** A path draws independent standard normals in the order of [`crate::path`]:
+//! the `S` sector normals `z` (the factors are `Z = A z`), one `eps_i` per firm, one `eta_p` per
+//! guarantor party with an own default and one for an undertaker with an own default. These are
+//! the *coordinates* of the tilt, indexed `[factors 0..S | firms S..S+N | parties S+N..S+N+P |
+//! undertaker S+N+P]` (a party without an own default draws nothing; its shift is 0). Under
+//! importance sampling each drawn normal `x_j` becomes `y_j = x_j + mu_j`, i.e. `y ~ N(mu, I)`
+//! instead of `N(0, I)`; the stream of draws is unchanged, so results stay thread-count
+//! invariant. The path carries the likelihood ratio of the nominal to the sampling density,
+//!
+//! ```text
+//! w = phi(y) / phi(y - mu) = exp(-mu·y + |mu|^2 / 2) = exp(-mu·x - |mu|^2 / 2),
+//! ```
+//!
+//! and every estimate is `E[h(Y)] = E_mu[w h(Y)]` (see [`crate::stats::weighted`]). Shifting the
+//! sector normals is Glasserman & Li's first step (Glasserman & Li 2005, "Importance sampling for
+//! portfolio credit risk", *Management Science* 51(11)); shifting the firms' `eps_i` and the
+//! parties' `eta_p` plays the part of their second step (raising the conditional default
+//! probabilities `P(default | z)`, here by a shift of the idiosyncratic normal, which is exact
+//! for any path function and keeps the draws in order). On a pool of a dozen firms the second
+//! step matters: a senior loss needs a guarantor's own default, which no factor shift can make
+//! likely, since the guarantors of the flagship are independent of the factors.
+//!
+//! **The automatic shift** ([`cross_entropy`]) is the cross-entropy method for a Gaussian mean
+//! (Rubinstein & Kroese 2004, *The Cross-Entropy Method*; de Boer, Kroese, Mannor & Rubinstein
+//! 2005): the zero-variance sampling density of an estimate `E[h]` is `g* ∝ h phi`, and the mean
+//! shift closest to `g*` in Kullback–Leibler divergence is its mean,
+//!
+//! ```text
+//! mu* = E[h(Y) Y] / E[h(Y)],   estimated as   mu = sum_i w_i h_i y_i / sum_i w_i h_i
+//! ```
+//!
+//! over pilot paths drawn under the current shift. With `h = 1{tail}` this is the mean of the
+//! normals given the tail, which for a one-factor pool is Glasserman & Li's mode of
+//! `P(tail | z) phi(z)` up to the curvature of `P(tail | z)`. `h` is the metric's indicator
+//! (a probability), its value (a mean of a non-negative loss), or the indicator of exceeding the
+//! current estimate of the quantile (a quantile or an ES). A tail too rare for the pilot is
+//! reached in levels: while fewer than `rho N` pilot paths are in it, `h` is the indicator of
+//! the `rho N` most severe paths, ranked by the metric's value and then by pool loss, guarantor
+//! shortfall and missed payments. The pilot uses its own streams ([`Pilot::seed`]) and runs on
+//! one thread in path order, so the shift depends on the seed only.
+
+use std::fmt;
+
+use rand::{Rng, SeedableRng};
+
+use crate::model::Scenario;
+use crate::path::{PathOutcome, Scratch, simulate_path};
+use crate::plan::Plan;
+use crate::stats::weighted::{WeightSums, weighted_quantile};
+
+/// One normal the path draws, as a coordinate of the tilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coord {
+    /// Sector normal `z_j`.
+    Factor(usize),
+    /// Firm `i`'s `eps_i`.
+    Firm(usize),
+    /// Party `p`'s `eta_p` (report order).
+    Party(usize),
+    /// The undertaker's `eta`.
+    Undertaker,
+}
+
+/// The number of coordinates of each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub factors: usize,
+    pub firms: usize,
+    pub parties: usize,
+}
+
+impl Dims {
+    /// The coordinates of `plan`.
+    pub fn of(plan: &Plan) -> Dims {
+        Dims {
+            factors: plan.sectors(),
+            firms: plan.firms.len(),
+            parties: plan.parties(),
+        }
+    }
+
+    /// The coordinates of `scenario` (the same as its plan's).
+    pub fn of_scenario(scenario: &Scenario) -> Dims {
+        Dims {
+            factors: scenario.credit.sectors.len(),
+            firms: scenario.firms.len(),
+            parties: scenario.parties().count(),
+        }
+    }
+
+    /// `S + N + P + 1`.
+    pub fn len(&self) -> usize {
+        self.factors + self.firms + self.parties + 1
+    }
+
+    /// Never: there is always the undertaker's coordinate.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Index of `c`.
+    #[inline]
+    pub fn index(&self, c: Coord) -> usize {
+        match c {
+            Coord::Factor(j) => j,
+            Coord::Firm(i) => self.factors + i,
+            Coord::Party(p) => self.factors + self.firms + p,
+            Coord::Undertaker => self.factors + self.firms + self.parties,
+        }
+    }
+}
+
+/// Why a shift cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TiltError {
+    #[error(
+        "the shift has {got} values; give {factors} (one per sector) or {full} (sectors, firms, parties, undertaker)"
+    )]
+    Length { got: usize, factors: usize, full: usize },
+    #[error("shift value {index} is not finite")]
+    NotFinite { index: usize },
+    #[error("shift value {index} is for {what}, which has no own default (so draws nothing): it must be 0")]
+    Undrawn { index: usize, what: String },
+    #[error(
+        "shift value {index} is {value}: a shift beyond ±{max} standard deviations gives useless weights"
+    )]
+    TooLarge { index: usize, value: f64, max: f64 },
+}
+
+/// A mean shift `mu` of the path's normals (module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tilt {
+    dims: Dims,
+    shift: Vec<f64>,
+    /// `|mu|^2 / 2`.
+    half_norm_sq: f64,
+}
+
+impl Tilt {
+    /// Largest `|mu_j|` accepted.
+    pub const MAX_SHIFT: f64 = 8.0;
+
+    /// The tilt `shift` for `plan`: `S` values (the sector normals only) or one per coordinate.
+    ///
+    /// # Errors
+    /// [`TiltError`] for a wrong length, a non-finite or huge value, or a non-zero shift of a
+    /// party or undertaker that draws no normal.
+    pub fn new(plan: &Plan, shift: &[f64]) -> Result<Tilt, TiltError> {
+        let dims = Dims::of(plan);
+        let drawn_party: Vec<bool> = plan.party_defaults.iter().map(Option::is_some).collect();
+        Tilt::checked(dims, shift, &drawn_party, plan.undertaker_default.is_some())
+    }
+
+    /// [`Tilt::new`] from what draws: `drawn_party[p]`, `drawn_undertaker`.
+    fn checked(
+        dims: Dims,
+        shift: &[f64],
+        drawn_party: &[bool],
+        drawn_undertaker: bool,
+    ) -> Result<Tilt, TiltError> {
+        let mut full = vec![0.0; dims.len()];
+        if shift.len() == dims.factors {
+            full[..dims.factors].copy_from_slice(shift);
+        } else if shift.len() == dims.len() {
+            full.copy_from_slice(shift);
+        } else {
+            return Err(TiltError::Length {
+                got: shift.len(),
+                factors: dims.factors,
+                full: dims.len(),
+            });
+        }
+        for (index, &v) in full.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(TiltError::NotFinite { index });
+            }
+            if v.abs() > Tilt::MAX_SHIFT {
+                return Err(TiltError::TooLarge {
+                    index,
+                    value: v,
+                    max: Tilt::MAX_SHIFT,
+                });
+            }
+        }
+        for (p, drawn) in drawn_party.iter().enumerate() {
+            let index = dims.index(Coord::Party(p));
+            if !drawn && full[index] != 0.0 {
+                return Err(TiltError::Undrawn {
+                    index,
+                    what: format!("party {}", p + 1),
+                });
+            }
+        }
+        let index = dims.index(Coord::Undertaker);
+        if !drawn_undertaker && full[index] != 0.0 {
+            return Err(TiltError::Undrawn {
+                index,
+                what: "the undertaker".into(),
+            });
+        }
+        Ok(Tilt::from_full(dims, full))
+    }
+
+    /// Checks a shift against a scenario (for the loader): as [`Tilt::new`] on its plan.
+    ///
+    /// # Errors
+    /// As [`Tilt::new`].
+    pub fn check_for_scenario(scenario: &Scenario, shift: &[f64]) -> Result<(), TiltError> {
+        let drawn: Vec<bool> = scenario.parties().map(|(_, p)| p.own_default.is_some()).collect();
+        let undertaker = scenario
+            .undertaker
+            .as_ref()
+            .is_some_and(|u| u.own_default.is_some());
+        Tilt::checked(Dims::of_scenario(scenario), shift, &drawn, undertaker).map(|_| ())
+    }
+
+    fn from_full(dims: Dims, shift: Vec<f64>) -> Tilt {
+        let half_norm_sq = 0.5 * shift.iter().map(|m| m * m).sum::<f64>();
+        Tilt {
+            dims,
+            shift,
+            half_norm_sq,
+        }
+    }
+
+    /// Whether every `mu_j` is 0 (then the run is plain Monte Carlo).
+    pub fn is_zero(&self) -> bool {
+        self.shift.iter().all(|&m| m == 0.0)
+    }
+
+    /// `mu`, one value per coordinate.
+    pub fn shift(&self) -> &[f64] {
+        &self.shift
+    }
+
+    /// The coordinates.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// `|mu|`.
+    pub fn norm(&self) -> f64 {
+        (2.0 * self.half_norm_sq).sqrt()
+    }
+}
+
+/// A path's view of a [`Tilt`]: shifts each draw and accumulates `-mu·x`; optionally records
+/// the shifted draws `y` (for the pilot).
+#[derive(Debug, Clone)]
+pub struct TiltState {
+    tilt: Tilt,
+    /// `-sum_j mu_j x_j` over the draws of the current path.
+    dot: f64,
+    /// With recording: the current path's `y`, one per coordinate (0 where nothing was drawn).
+    draws: Option<Vec<f64>>,
+}
+
+impl TiltState {
+    /// The state of `tilt`; `record` keeps each path's shifted draws.
+    pub fn new(tilt: Tilt, record: bool) -> Self {
+        let n = tilt.dims.len();
+        TiltState {
+            tilt,
+            dot: 0.0,
+            draws: record.then(|| vec![0.0; n]),
+        }
+    }
+
+    /// Starts a path.
+    #[inline]
+    pub fn start(&mut self) {
+        self.dot = 0.0;
+        if let Some(d) = &mut self.draws {
+            d.iter_mut().for_each(|x| *x = 0.0);
+        }
+    }
+
+    /// The draw `x` of coordinate `c` becomes `y = x + mu_c`.
+    #[inline]
+    pub fn draw(&mut self, c: Coord, x: f64) -> f64 {
+        let j = self.tilt.dims.index(c);
+        let mu = self.tilt.shift[j];
+        self.dot -= mu * x;
+        let y = x + mu;
+        if let Some(d) = &mut self.draws {
+            d[j] = y;
+        }
+        y
+    }
+
+    /// `ln w = -mu·x - |mu|^2 / 2` of the current path.
+    #[inline]
+    pub fn log_weight(&self) -> f64 {
+        self.dot - self.tilt.half_norm_sq
+    }
+
+    /// The current path's shifted draws, if recorded.
+    pub fn draws(&self) -> Option<&[f64]> {
+        self.draws.as_deref()
+    }
+
+    /// The tilt.
+    pub fn tilt(&self) -> &Tilt {
+        &self.tilt
+    }
+}
+
+/// What a metric estimates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    /// `E[score]` (a mean of a non-negative quantity).
+    Mean,
+    /// `P(score > threshold)`.
+    Probability { threshold: f64 },
+    /// The `q`-quantile (or the ES above it) of the score.
+    Quantile { q: f64 },
+}
+
+/// The per-path quantity a metric is about.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Score {
+    PoolLoss,
+    GrossDefaultLoss,
+    GuarantorShortfall,
+    UndertakerDraw,
+    Defaults,
+    /// Minus the minimum coupon coverage (larger is worse).
+    NegMinCoverage,
+    Payout(usize),
+    NetPayout(usize),
+    PartyShortfall(usize),
+    CapExhausted(usize),
+    TrancheLoss(usize),
+    TrancheInterest(usize),
+    TranchePrincipal(usize),
+}
+
+impl Score {
+    fn of(self, o: &PathOutcome) -> f64 {
+        match self {
+            Score::PoolLoss => o.pool_loss,
+            Score::GrossDefaultLoss => o.gross_default_loss,
+            Score::GuarantorShortfall => o.guarantor_shortfall,
+            Score::UndertakerDraw => o.undertaker_draw,
+            Score::Defaults => f64::from(o.defaults),
+            Score::NegMinCoverage => -o.min_coverage,
+            Score::Payout(p) => o.parties[p].payout,
+            Score::NetPayout(p) => o.parties[p].net_payout,
+            Score::PartyShortfall(p) => o.parties[p].shortfall,
+            Score::CapExhausted(p) => f64::from(u8::from(o.parties[p].cap_exhausted)),
+            Score::TrancheLoss(j) => o.tranches[j].loss(),
+            Score::TrancheInterest(j) => o.tranches[j].interest_shortfall,
+            Score::TranchePrincipal(j) => o.tranches[j].principal_loss,
+        }
+    }
+}
+
+/// A metric of `summary.json` whose tail the automatic shift aims at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The metric as given, e.g. `tranches.senior.p_loss`.
+    pub metric: String,
+    pub statistic: Statistic,
+    score: Score,
+}
+
+/// The metric forms [`Target::parse`] understands.
+pub const METRIC_FORMS: &str = "auto, pool_loss|gross_default_loss|guarantor_shortfall|undertaker_draw|defaults.(mean|quantiles.Q|es_0.99), \
+p_any_default, undertaker.p_drawn, coupon_coverage.p_below_1, \
+guarantors.NAME.(payout|net_payout|shortfall).(mean|quantiles.Q|es_0.99), guarantors.NAME.(p_called|p_cap_exhausted), \
+tranches.NAME.(expected_loss|p_loss|p_interest_shortfall), tranches.NAME.(loss|interest_shortfall|principal_loss).(mean|quantiles.Q|es_0.99)";
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.metric)
+    }
+}
+
+impl Target {
+    /// The metric `metric` of `scenario` (arrays indexed by name, as in `summary.json`). `auto`
+    /// is the most senior tranche's `p_loss`, or `pool_loss.quantiles.0.999` without tranches.
+    ///
+    /// # Errors
+    /// A message naming what is not understood, with the forms that are.
+    pub fn parse(metric: &str, scenario: &Scenario) -> Result<Target, String> {
+        if metric == "auto" {
+            let auto = match scenario.tranches.first() {
+                Some(t) => format!("tranches.{}.p_loss", t.name),
+                None => "pool_loss.quantiles.0.999".to_owned(),
+            };
+            return Target::parse(&auto, scenario);
+        }
+        let bad = || {
+            format!("{metric:?} is not a metric importance sampling can aim at; use one of: {METRIC_FORMS}")
+        };
+        let distribution = |score: Score, rest: &str| -> Result<Target, String> {
+            let statistic = match rest {
+                "mean" => Statistic::Mean,
+                "es_0.99" => Statistic::Quantile { q: 0.99 },
+                _ => {
+                    let q = rest.strip_prefix("quantiles.").ok_or_else(bad)?;
+                    let q: f64 = q.parse().map_err(|_| bad())?;
+                    if !(q > 0.0 && q < 1.0) {
+                        return Err(format!("{metric:?}: the quantile level must be in (0, 1)"));
+                    }
+                    Statistic::Quantile { q }
+                }
+            };
+            Ok(Target {
+                metric: metric.to_owned(),
+                statistic,
+                score,
+            })
+        };
+        let probability = |score: Score, threshold: f64| Target {
+            metric: metric.to_owned(),
+            statistic: Statistic::Probability { threshold },
+            score,
+        };
+        match metric {
+            "p_any_default" => return Ok(probability(Score::Defaults, 0.5)),
+            "undertaker.p_drawn" => return Ok(probability(Score::UndertakerDraw, 0.0)),
+            "coupon_coverage.p_below_1" => {
+                return Ok(probability(Score::NegMinCoverage, -crate::runner::COVERAGE_FLOOR));
+            }
+            _ => {}
+        }
+        let (head, rest) = metric.split_once('.').ok_or_else(bad)?;
+        let fixed = match head {
+            "pool_loss" => Some(Score::PoolLoss),
+            "gross_default_loss" => Some(Score::GrossDefaultLoss),
+            "guarantor_shortfall" => Some(Score::GuarantorShortfall),
+            "undertaker_draw" => Some(Score::UndertakerDraw),
+            "defaults" => Some(Score::Defaults),
+            _ => None,
+        };
+        if let Some(score) = fixed {
+            return distribution(score, rest);
+        }
+        let (name, field) = rest.split_once('.').ok_or_else(bad)?;
+        let (field, tail) = match field.split_once('.') {
+            Some((f, t)) => (f, Some(t)),
+            None => (field, None),
+        };
+        match head {
+            "guarantors" => {
+                let p = scenario
+                    .parties()
+                    .position(|(_, party)| party.name == name)
+                    .ok_or_else(|| format!("{metric:?}: no guarantor named {name:?}"))?;
+                match (field, tail) {
+                    ("p_called", None) => Ok(probability(Score::Payout(p), 0.0)),
+                    ("p_cap_exhausted", None) => Ok(probability(Score::CapExhausted(p), 0.5)),
+                    ("payout", Some(t)) => distribution(Score::Payout(p), t),
+                    ("net_payout", Some(t)) => distribution(Score::NetPayout(p), t),
+                    ("shortfall", Some(t)) => distribution(Score::PartyShortfall(p), t),
+                    _ => Err(bad()),
+                }
+            }
+            "tranches" => {
+                let (j, t) = scenario
+                    .tranches
+                    .iter()
+                    .enumerate()
+                    .find(|(_, t)| t.name == name)
+                    .ok_or_else(|| format!("{metric:?}: no tranche named {name:?}"))?;
+                let floor = 1e-9 * <f64 as crate::money::Amount>::from_decimal(t.notional);
+                match (field, tail) {
+                    ("expected_loss", None) => distribution(Score::TrancheLoss(j), "mean"),
+                    ("p_loss", None) => Ok(probability(Score::TrancheLoss(j), floor)),
+                    ("p_interest_shortfall", None) => Ok(probability(Score::TrancheInterest(j), floor)),
+                    ("loss", Some(r)) => distribution(Score::TrancheLoss(j), r),
+                    ("interest_shortfall", Some(r)) => distribution(Score::TrancheInterest(j), r),
+                    ("principal_loss", Some(r)) => distribution(Score::TranchePrincipal(j), r),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The metric's per-path quantity on outcome `o`.
+    pub fn score(&self, o: &PathOutcome) -> f64 {
+        self.score.of(o)
+    }
+}
+
+/// Settings of the cross-entropy pilot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pilot {
+    /// Paths per iteration.
+    pub paths: u64,
+    /// Most iterations.
+    pub iterations: usize,
+    /// Elite fraction `rho`.
+    pub elite: f64,
+    /// The seed of the pilot's streams (derived from the run's seed by [`Pilot::seed`]).
+    pub seed: u64,
+    /// Whether the firms' idiosyncratic normals are shifted too (else only the sector and the
+    /// parties' normals).
+    pub idiosyncratic: bool,
+}
+
+impl Pilot {
+    /// Pools of at most this many firms have their idiosyncratic normals shifted too: on a
+    /// small pool the second step pays (a single large default matters), on a large one the
+    /// pool's loss is the factors' and one noisy shift per firm only spreads the weights.
+    pub const MAX_IDIOSYNCRATIC: usize = 64;
+
+    /// The default pilot for a run with seed `seed` of a pool of `firms` firms: at most 12
+    /// iterations of 32,768 paths, `rho = 0.1`.
+    pub fn new(seed: u64, firms: usize) -> Pilot {
+        Pilot {
+            paths: 32_768,
+            iterations: 12,
+            elite: 0.1,
+            seed: Pilot::seed(seed),
+            idiosyncratic: firms <= Pilot::MAX_IDIOSYNCRATIC,
+        }
+    }
+
+    /// The pilot's seed: `seed` xor a fixed constant, so its streams are not the run's.
+    pub fn seed(seed: u64) -> u64 {
+        seed ^ 0x1D5A_6E11_C0FF_EE15
+    }
+}
+
+/// What the pilot found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub tilt: Tilt,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Whether the last iterations had at least `rho N` pilot paths in the metric's tail (else
+    /// the shift only reaches towards it).
+    pub reached_tail: bool,
+    /// Paths simulated by the pilot.
+    pub pilot_paths: u64,
+}
+
+/// One pilot path: shifted draws, log weight, score and severity.
+struct PilotPath {
+    y: Vec<f64>,
+    log_w: f64,
+    score: f64,
+    /// `(pool loss, guarantor shortfall, missed)`: ranks paths outside the tail.
+    severity: [f64; 3],
+}
+
+/// Chooses the shift for `target` by the cross-entropy method (module docs). `stream(i)` is the
+/// generator of pilot block `i` (4,096 paths each); the result depends on nothing else.
+pub fn cross_entropy<R: Rng + SeedableRng>(
+    plan: &Plan,
+    target: &Target,
+    pilot: &Pilot,
+    stream: impl Fn(u64) -> R,
+) -> Choice {
+    const BLOCK: u64 = 4096;
+    let dims = Dims::of(plan);
+    let drawn_party: Vec<bool> = plan.party_defaults.iter().map(Option::is_some).collect();
+    // Quantiles keep the firms' normals unshifted: their tail is a union of corners (one
+    // large default with a guarantor's, or many defaults) that per-firm shifts chase noisily,
+    // spreading the weights (measured on the flagship: worse than the factors alone).
+    let shift_firms = pilot.idiosyncratic && !matches!(target.statistic, Statistic::Quantile { .. });
+    let mut mu = vec![0.0; dims.len()];
+    let mut reached = 0;
+    let mut iterations = 0;
+    let blocks = pilot.paths.div_ceil(BLOCK).max(1);
+    let mut block_index = 0;
+    for _ in 0..pilot.iterations {
+        iterations += 1;
+        let tilt = Tilt::from_full(dims, mu.clone());
+        let mut scratch = Scratch::new(plan).with_tilt(TiltState::new(tilt, true));
+        let mut sample = Vec::with_capacity((blocks * BLOCK) as usize);
+        for _ in 0..blocks {
+            let mut rng = stream(block_index);
+            block_index += 1;
+            for _ in 0..BLOCK {
+                simulate_path(plan, &mut rng, &mut scratch);
+                let o = &scratch.outcome;
+                let t = scratch.tilt_state().expect("the pilot's scratch is tilted");
+                sample.push(PilotPath {
+                    y: t.draws().map(<[f64]>::to_vec).unwrap_or_default(),
+                    log_w: t.log_weight(),
+                    score: target.score(o),
+                    severity: [o.pool_loss, o.guarantor_shortfall, o.missed],
+                });
+            }
+        }
+        let (h, in_tail) = cross_entropy_weights(target, &sample, pilot.elite);
+        reached = if in_tail { reached + 1 } else { 0 };
+        let mut num = vec![0.0; dims.len()];
+        let mut den = 0.0;
+        for (p, &hi) in sample.iter().zip(&h) {
+            if hi > 0.0 {
+                den += hi;
+                for (n, y) in num.iter_mut().zip(&p.y) {
+                    *n += hi * y;
+                }
+            }
+        }
+        if den > 0.0 && den.is_finite() {
+            for (j, (m, n)) in mu.iter_mut().zip(&num).enumerate() {
+                *m = (n / den).clamp(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT);
+                let firm = j >= dims.factors && j < dims.factors + dims.firms;
+                if firm && !shift_firms {
+                    *m = 0.0;
+                }
+                // Coordinates that draw nothing keep a zero shift.
+                let undrawn = (j >= dims.index(Coord::Party(0)) && j < dims.index(Coord::Undertaker))
+                    && !drawn_party[j - dims.index(Coord::Party(0))]
+                    || (j == dims.index(Coord::Undertaker) && plan.undertaker_default.is_none());
+                if undrawn || !m.is_finite() {
+                    *m = 0.0;
+                }
+            }
+        }
+        if reached >= 2 {
+            break;
+        }
+    }
+    Choice {
+        tilt: Tilt::from_full(dims, mu),
+        iterations,
+        reached_tail: reached > 0,
+        pilot_paths: iterations as u64 * blocks * BLOCK,
+    }
+}
+
+/// The cross-entropy weights `w_i h_i` of the pilot paths and whether the tail itself was used
+/// (else the `rho N` most severe paths stand in for it).
+fn cross_entropy_weights(target: &Target, sample: &[PilotPath], rho: f64) -> (Vec<f64>, bool) {
+    let n = sample.len();
+    let w: Vec<f64> = sample.iter().map(|p| p.log_w.exp()).collect();
+    let need = ((rho * n as f64).ceil() as usize).max(1);
+    let scores: Vec<f64> = sample.iter().map(|p| p.score).collect();
+    let (event, value): (Vec<bool>, bool) = match target.statistic {
+        Statistic::Probability { threshold } => (scores.iter().map(|&x| x > threshold).collect(), false),
+        Statistic::Mean => (scores.iter().map(|&x| x > 0.0).collect(), true),
+        Statistic::Quantile { q } => {
+            let level = weighted_quantile(&scores, &w, q);
+            (scores.iter().map(|&x| x >= level && x > 0.0).collect(), false)
+        }
+    };
+    let in_tail = event.iter().filter(|&&e| e).count();
+    if in_tail >= need {
+        let h = scores
+            .iter()
+            .zip(&w)
+            .zip(&event)
+            .map(|((&x, &wi), &e)| {
+                if !e {
+                    0.0
+                } else if value {
+                    wi * x
+                } else {
+                    wi
+                }
+            })
+            .collect();
+        return (h, true);
+    }
+    // Not enough of the tail yet: the most severe `need` paths, by (score, severity), in a
+    // deterministic order (ties by path index).
+    let mut order: Vec<usize> = (0..n).collect();
+    let key = |i: usize| {
+        let p = &sample[i];
+        [p.score, p.severity[0], p.severity[1], p.severity[2]]
+    };
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        kb.iter()
+            .zip(&ka)
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(a.cmp(&b))
+    });
+    let mut h = vec![0.0; n];
+    for &i in order.iter().take(need) {
+        h[i] = w[i];
+    }
+    (h, false)
+}
+
+/// The effective sample size `(sum w)^2 / sum w^2` of weights summed in `sums` (Kish); `n` for
+/// equal weights.
+pub fn effective_sample_size(sums: &WeightSums) -> f64 {
+    if sums.sum_sq > 0.0 {
+        sums.sum * sums.sum / sums.sum_sq
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_weight_is_the_gaussian_likelihood_ratio() {
+        let dims = Dims {
+            factors: 2,
+            firms: 1,
+            parties: 0,
+        };
+        let tilt = Tilt::from_full(dims, vec![-1.0, 0.5, 0.25, 0.0]);
+        let mut s = TiltState::new(tilt, true);
+        s.start();
+        let xs = [0.3, -1.2, 2.0];
+        let coords = [Coord::Factor(0), Coord::Factor(1), Coord::Firm(0)];
+        let mut ratio = 1.0;
+        for (x, c) in xs.iter().zip(coords) {
+            let y = s.draw(c, *x);
+            let mu = y - x;
+            // phi(y) / phi(y - mu)
+            ratio *= (-0.5 * y * y).exp() / (-0.5 * x * x).exp();
+            assert_eq!(s.draws().unwrap()[dims.index(c)], y);
+            let _ = mu;
+        }
+        assert!((s.log_weight() - ratio.ln()).abs() < 1e-14);
+    }
+
+    #[test]
+    fn shifts_are_checked() {
+        let dims = Dims {
+            factors: 2,
+            firms: 1,
+            parties: 1,
+        };
+        assert!(matches!(
+            Tilt::checked(dims, &[1.0], &[true], true),
+            Err(TiltError::Length { got: 1, .. })
+        ));
+        assert!(Tilt::checked(dims, &[1.0, -1.0], &[false], false).is_ok());
+        assert!(matches!(
+            Tilt::checked(dims, &[0.0, 0.0, 0.0, 1.0, 0.0], &[false], false),
+            Err(TiltError::Undrawn { index: 3, .. })
+        ));
+        assert!(matches!(
+            Tilt::checked(dims, &[f64::NAN, 0.0], &[false], false),
+            Err(TiltError::NotFinite { index: 0 })
+        ));
+        assert!(matches!(
+            Tilt::checked(dims, &[9.0, 0.0], &[false], false),
+            Err(TiltError::TooLarge { .. })
+        ));
+    }
+}
