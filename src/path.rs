@@ -51,6 +51,8 @@ pub struct PartyOutcome {
     pub cap_exhausted: bool,
     /// It defaulted within the term.
     pub defaulted: bool,
+    /// The period (1-based) in which its cap first bound; 0: never.
+    pub cap_out_period: u32,
 }
 
 /// One tranche's results on a path.
@@ -92,6 +94,8 @@ pub struct PathOutcome {
     pub undertaker_draw: f64,
     /// The undertaker defaulted within the term.
     pub undertaker_defaulted: bool,
+    /// The period (1-based) in which the undertaker's draws reached its cap; 0: never (or no cap).
+    pub undertaker_cap_out_period: u32,
     /// Minimum coupon coverage over periods with senior interest due (`+inf` if none).
     pub min_coverage: f64,
     /// Coverage of each period (`+inf` where no senior interest is due).
@@ -123,6 +127,7 @@ impl PathOutcome {
             defaults,
             undertaker_draw,
             undertaker_defaulted,
+            undertaker_cap_out_period,
             min_coverage,
             coverage,
             collections,
@@ -146,6 +151,7 @@ impl PathOutcome {
             self.undertaker_defaulted,
             self.min_coverage,
         ) = (*defaults, *undertaker_draw, *undertaker_defaulted, *min_coverage);
+        self.undertaker_cap_out_period = *undertaker_cap_out_period;
         (
             self.collections,
             self.fees_paid,
@@ -173,6 +179,7 @@ impl PathOutcome {
             defaults: 0,
             undertaker_draw: 0.0,
             undertaker_defaulted: false,
+            undertaker_cap_out_period: 0,
             min_coverage: f64::INFINITY,
             coverage: vec![f64::INFINITY; plan.periods],
             collections: 0.0,
@@ -207,7 +214,7 @@ pub struct Scratch {
     record: bool,
     /// With `record`: what party `p` paid for firm `i` on the last path, at `p * firms + i`.
     recorded_paid_for: Vec<f64>,
-    /// With `record`: the period in which each party's cap first bound on the last path (0: never).
+    /// The period in which each party's cap first bound on the last path (0: never).
     cap_out_period: Vec<u32>,
 }
 
@@ -230,7 +237,7 @@ impl Scratch {
             baseline: PathOutcome::new(plan),
             record: false,
             recorded_paid_for: Vec::new(),
-            cap_out_period: Vec::new(),
+            cap_out_period: vec![0; parties],
         };
         // The baseline: no firm defaults, no party or undertaker default.
         scratch.defaults.clear();
@@ -252,14 +259,13 @@ impl Scratch {
         &self.defaults
     }
 
-    /// Buffers for `plan` that also record, per path, what each party paid for each firm and
-    /// the period its cap ran out ([`Scratch::paid_for`], [`Scratch::cap_out_period`]). Slower
+    /// Buffers for `plan` that also record, per path, what each party paid for each firm
+    /// ([`Scratch::paid_for`]). Slower
     /// than [`Scratch::new`]; for the exposure pass. The outcomes are the same.
     pub fn recording(plan: &Plan) -> Self {
         let mut s = Scratch::new(plan);
         s.record = true;
         s.recorded_paid_for = vec![0.0; plan.parties() * plan.firms.len()];
-        s.cap_out_period = vec![0; plan.parties()];
         s
     }
 
@@ -272,8 +278,8 @@ impl Scratch {
             .unwrap_or(0.0)
     }
 
-    /// With [`Scratch::recording`]: the period in which party `party`'s cap first bound on the
-    /// last path (0: never).
+    /// The period in which party `party`'s cap first bound on the last path (0: never); also
+    /// [`PartyOutcome::cap_out_period`].
     pub fn cap_out_period(&self, party: usize) -> u32 {
         self.cap_out_period.get(party).copied().unwrap_or(0)
     }
@@ -340,7 +346,6 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
         scratch.defaults.is_empty() && (!undertaker_defaulted || scratch.baseline.undertaker_draw == 0.0);
     if scratch.record {
         scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
-        scratch.cap_out_period.iter_mut().for_each(|x| *x = 0);
     }
     if baseline {
         scratch.outcome.copy_from(&scratch.baseline);
@@ -420,6 +425,8 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
     let (mut missed_total, mut guaranteed, mut recovered, mut reimbursed) = (0.0, 0.0, 0.0, 0.0);
     let (mut collections_total, mut fees, mut interest, mut principal) = (0.0, 0.0, 0.0, 0.0);
     o.min_coverage = f64::INFINITY;
+    o.undertaker_cap_out_period = 0;
+    s.cap_out_period.iter_mut().for_each(|x| *x = 0);
 
     for k in 1..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
@@ -446,11 +453,9 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
                 &mut s.allocation,
             )
         };
-        if s.record {
-            for (p, st) in s.states.iter().enumerate() {
-                if st.cap_bound && s.cap_out_period[p] == 0 {
-                    s.cap_out_period[p] = k;
-                }
+        for (p, st) in s.states.iter().enumerate() {
+            if st.cap_bound && s.cap_out_period[p] == 0 {
+                s.cap_out_period[p] = k;
             }
         }
 
@@ -467,6 +472,14 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
 
         let collections = plan.pool_payment[ki] - missed_now + paid + (recovered_now - reimbursed_now);
         plan.notes.pay_period(k, collections, &mut s.notes, &mut s.period);
+        if o.undertaker_cap_out_period == 0
+            && plan
+                .notes
+                .undertaker_cap
+                .is_some_and(|cap| s.notes.undertaker_drawn >= cap * (1.0 - 1e-12))
+        {
+            o.undertaker_cap_out_period = k;
+        }
         let cov = s.period.coverage.unwrap_or(f64::INFINITY);
         o.coverage[ki] = cov;
         o.min_coverage = o.min_coverage.min(cov);
@@ -510,6 +523,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
             shortfall: snap(st.shortfall()),
             cap_exhausted: st.cap_bound,
             defaulted: st.defaulted_from != 0,
+            cap_out_period: s.cap_out_period[p],
         };
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
