@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ipabs, root};
-use ipabs::exposure::exposure;
+use ipabs::exposure::{PayerFigures, exposure};
 use ipabs::plan::Plan;
 use ipabs::report::summary::Summary;
 use ipabs::runner;
@@ -15,6 +15,40 @@ fn rel(a: f64, b: f64) -> f64 {
     } else {
         (a - b).abs() / a.abs().max(b.abs())
     }
+}
+
+/// Two computations of one payer's figures agree: counts exactly, sums to rounding.
+fn same_figures(a: &PayerFigures, b: &PayerFigures, what: &str) {
+    assert_eq!(a.p_called, b.p_called, "{what}");
+    assert_eq!(a.p_cap_exhausted, b.p_cap_exhausted, "{what}");
+    assert_eq!(a.p_cap_exhausted_in_period, b.p_cap_exhausted_in_period, "{what}");
+    assert_eq!(a.p_cap_exhausted_by_period, b.p_cap_exhausted_by_period, "{what}");
+    for (x, y, name) in [
+        (a.expected_payout, b.expected_payout, "mean"),
+        (a.var_99, b.var_99, "VaR 99%"),
+        (a.var_999, b.var_999, "VaR 99.9%"),
+        (a.es_99, b.es_99, "ES 99%"),
+        (a.es_999, b.es_999, "ES 99.9%"),
+        (a.capacity_99, b.capacity_99, "capacity 99%"),
+        (a.capacity_999, b.capacity_999, "capacity 99.9%"),
+    ] {
+        assert!(rel(x, y) <= 1e-9, "{what} {name}: {x} vs {y}");
+    }
+    // P(cap out by period k) accumulates P(first binds in k) and ends at P(cap exhausted).
+    let mut acc = 0.0;
+    for (by, first) in b
+        .p_cap_exhausted_by_period
+        .iter()
+        .zip(&b.p_cap_exhausted_in_period)
+    {
+        acc += first;
+        assert!((by - acc).abs() < 1e-12, "{what}");
+    }
+    assert!((acc - b.p_cap_exhausted).abs() < 1e-12, "{what}");
+    assert!(
+        b.var_999 >= b.var_99 && b.es_999 >= b.es_99 && b.es_99 >= b.var_99,
+        "{what}"
+    );
 }
 
 fn check(file: &str, paths: u64) {
@@ -29,31 +63,48 @@ fn check(file: &str, paths: u64) {
         let mean: f64 = p.contributions.iter().map(|c| c.expected_payout).sum();
         let es: f64 = p.contributions.iter().map(|c| c.es_99).sum();
         assert!(
-            rel(mean, p.expected_payout) <= 1e-9,
+            rel(mean, p.figures.expected_payout) <= 1e-9,
             "{file} {}: {mean} vs {}",
             p.name,
-            p.expected_payout
+            p.figures.expected_payout
         );
-        assert!(rel(es, p.es_99) <= 1e-9, "{file} {}: {es} vs {}", p.name, p.es_99);
-        // The same paths as a run: the party's own figures agree with summary.json.
-        assert!(rel(p.expected_payout, g.payout.mean) <= 1e-9, "{file} {}", p.name);
-        assert!(rel(p.es_99, g.payout.es_99) <= 1e-9, "{file} {}", p.name);
         assert!(
-            rel(p.var_99, g.payout.quantiles["0.99"]) <= 1e-9,
+            rel(es, p.figures.es_99) <= 1e-9,
+            "{file} {}: {es} vs {}",
+            p.name,
+            p.figures.es_99
+        );
+        // The same paths as a run: the party's own figures agree with summary.json.
+        assert!(
+            rel(p.figures.expected_payout, g.payout.mean) <= 1e-9,
             "{file} {}",
             p.name
         );
-        assert_eq!(p.p_cap_exhausted, g.p_cap_exhausted, "{file} {}", p.name);
-        assert_eq!(p.p_called, g.p_called, "{file} {}", p.name);
-        let by_period: f64 = p.p_cap_exhausted_in_period.iter().sum();
-        assert!((by_period - p.p_cap_exhausted).abs() < 1e-12, "{file} {}", p.name);
-        assert!(p.capacity_999 >= p.capacity_99);
-        any |= p.expected_payout > 0.0;
+        assert!(rel(p.figures.es_99, g.payout.es_99) <= 1e-9, "{file} {}", p.name);
+        assert!(
+            rel(p.figures.var_99, g.payout.quantiles["0.99"]) <= 1e-9,
+            "{file} {}",
+            p.name
+        );
+        assert_eq!(p.figures.p_cap_exhausted, g.p_cap_exhausted, "{file} {}", p.name);
+        assert_eq!(p.figures.p_called, g.p_called, "{file} {}", p.name);
+        let by_period: f64 = p.figures.p_cap_exhausted_in_period.iter().sum();
+        assert!(
+            (by_period - p.figures.p_cap_exhausted).abs() < 1e-12,
+            "{file} {}",
+            p.name
+        );
+        assert!(p.figures.capacity_999 >= p.figures.capacity_99);
+        any |= p.figures.expected_payout > 0.0;
+        // summary.json's exposure block (from the runner's columns) is the replay's figures.
+        same_figures(&p.figures, &g.exposure, &format!("{file} {}", p.name));
     }
     assert!(any, "{file}: no party pays");
     if let (Some(u), Some(s)) = (&e.undertaker, &summary.undertaker) {
-        assert_eq!(u.p_called, s.p_drawn);
+        assert_eq!(u.figures.p_called, s.p_drawn);
         assert!(rel(u.expected_draw, summary.undertaker_draw.mean) <= 1e-9);
+        same_figures(&u.figures, &s.exposure, &format!("{file} undertaker"));
+        assert_eq!(s.exposure.p_cap_exhausted, s.p_cap_exhausted, "{file} undertaker");
     }
 }
 

@@ -13,9 +13,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::exposure::{PayerFigures, undertaker_obligation};
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
-use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
+use crate::runner::{
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Samples, Simulation, TrancheColumn,
+};
 use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantile_sorted};
 
 /// A distribution as written to JSON.
@@ -91,6 +94,9 @@ pub struct GuarantorJson {
     /// P(payout > 0).
     pub p_called: f64,
     pub p_called_se: f64,
+    /// The exposure view of its payouts: VaR and ES at 99% and 99.9%, when its cap runs out,
+    /// the capacity that would have met its obligation on 99% and 99.9% of paths.
+    pub exposure: PayerFigures,
 }
 
 /// The differential payment undertaker.
@@ -103,6 +109,9 @@ pub struct UndertakerJson {
     /// P(the draw reached the cap); 0 when unlimited.
     pub p_cap_exhausted: f64,
     pub p_cap_exhausted_se: f64,
+    /// The exposure view of its draws (as for a guarantor party); its obligation on a path is
+    /// its draw plus tranche 1's loss ([`crate::exposure::undertaker_obligation`]).
+    pub exposure: PayerFigures,
 }
 
 /// Coupon coverage of the senior tranche.
@@ -422,8 +431,37 @@ impl Summary {
 
         let convergence = convergence(scenario, &sim);
         let p_any_default = proportion(sim.count(layout.fixed(Column::Defaults), |d| d > 0.0), n);
+        let periods = scenario.deal.term_periods as usize;
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
+            // Its obligation needs the draw and tranche 1's loss row by row, before any sort.
+            let senior = (!scenario.tranches.is_empty()).then(|| {
+                (
+                    layout.tranche(0, TrancheColumn::InterestShortfall),
+                    layout.tranche(0, TrancheColumn::PrincipalLoss),
+                )
+            });
+            let senior_loss = |row: Option<usize>| {
+                senior.map_or(0.0, |(ci, cp)| match row {
+                    Some(i) => sim.columns[ci][i] + sim.columns[cp][i],
+                    None => sim.baseline[ci] + sim.baseline[cp],
+                })
+            };
+            let need: Vec<f64> = (0..sim.stored.len())
+                .map(|i| undertaker_obligation(sim.columns[draws][i], senior_loss(Some(i))))
+                .collect();
+            let need_baseline = undertaker_obligation(sim.baseline[draws], senior_loss(None));
+            let out = layout.fixed(Column::UndertakerCapOutPeriod);
+            let exposure = PayerFigures::new(
+                sim.samples(draws),
+                Samples {
+                    stored: &need,
+                    baseline: need_baseline,
+                    count: sim.baseline_count,
+                },
+                sim.samples(out),
+                periods,
+            );
             let cap = u.cap.map(f64::from_decimal);
             let drawn = proportion(sim.count(draws, |x| x > 0.0), n);
             let exhausted = match cap {
@@ -437,6 +475,7 @@ impl Summary {
                 p_drawn_se: drawn.1,
                 p_cap_exhausted: exhausted.0,
                 p_cap_exhausted_se: exhausted.1,
+                exposure,
             }
         });
 
@@ -447,6 +486,12 @@ impl Summary {
                 let col = |c| layout.party(p, c);
                 let exhausted = proportion(sim.count(col(PartyColumn::CapExhausted), |x| x > 0.5), n);
                 let called = proportion(sim.count(col(PartyColumn::Payout), |x| x > 0.0), n);
+                let exposure = PayerFigures::new(
+                    sim.samples(col(PartyColumn::Payout)),
+                    sim.samples(col(PartyColumn::Obligation)),
+                    sim.samples(col(PartyColumn::CapOutPeriod)),
+                    periods,
+                );
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
@@ -459,6 +504,7 @@ impl Summary {
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
                     p_called_se: called.1,
+                    exposure,
                 }
             })
             .collect();
