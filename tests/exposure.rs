@@ -138,5 +138,15 @@ fn the_exposure_verb_writes_json_and_charts() {
     assert_eq!(json["parties"].as_array().unwrap().len(), 2);
     assert!(json["parties"][0]["contributions"].as_array().unwrap().len() == 14);
     assert!(out.join("exposure_party1.png").exists() && out.join("exposure_party1.svg").exists());
+    for stem in ["cap_exhaustion", "undertaker"] {
+        assert!(out.join(format!("{stem}.png")).exists() && out.join(format!("{stem}.svg")).exists());
+    }
+    assert_eq!(
+        json["undertaker"]["p_cap_exhausted_by_period"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("Euler"));
 }

@@ -14,11 +14,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::exposure::{PayerFigures, undertaker_obligation};
-use crate::model::{Copula, Scenario, Tranche};
+use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{
     BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Samples, Simulation, TrancheColumn,
 };
+use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantile_sorted};
 
 /// A distribution as written to JSON.
@@ -168,6 +169,9 @@ pub struct TrancheJson {
     pub loss: DistributionJson,
     pub interest_shortfall: DistributionJson,
     pub principal_loss: DistributionJson,
+    /// Weighted-average life of its scheduled principal repayments, in years
+    /// ([`crate::schedule::weighted_average_life`]).
+    pub wal_years: f64,
 }
 
 /// One point of a convergence series.
@@ -266,7 +270,7 @@ pub struct Summary {
 
 impl TrancheJson {
     /// Tranche `j`'s figures; sorts its columns of `sim` in place.
-    fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
+    fn new(t: &Tranche, j: usize, sim: &mut Simulation, deal: &Deal) -> Self {
         let n = sim.paths;
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
@@ -307,6 +311,10 @@ impl TrancheJson {
             loss,
             interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
             principal_loss: DistributionJson::from(&sim.distribution(cp)),
+            wal_years: weighted_average_life(
+                &principal_schedule(notional, &t.amortisation, deal.term_periods),
+                deal.periods_per_year,
+            ),
         }
     }
 }
@@ -529,7 +537,7 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
+            .map(|(j, t)| TrancheJson::new(t, j, &mut sim, &scenario.deal))
             .collect();
 
         let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));
