@@ -52,7 +52,7 @@ pub fn exposure_table(e: &Exposure) -> String {
         out.push_str(&row(format!("T{} {}", p.tier, p.name), &p.figures));
     }
     if let Some(u) = &e.undertaker {
-        out.push_str(&row(format!("undertaker {}", u.name), &u.figures));
+        out.push_str(&row("undertaker".to_owned(), &u.figures));
     }
     for p in e.parties.iter().filter(|p| p.figures.expected_payout > 0.0) {
         out.push_str(&format!(

@@ -107,7 +107,7 @@ pub fn render(s: &Summary) -> String {
         .chain(
             s.undertaker
                 .iter()
-                .map(|u| (format!("undertaker {}", u.name), &u.exposure)),
+                .map(|u| ("undertaker".to_owned(), &u.exposure)),
         )
         .collect();
     if !payers.is_empty() {
