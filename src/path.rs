@@ -260,8 +260,8 @@ impl Scratch {
     }
 
     /// Buffers for `plan` that also record, per path, what each party paid for each firm
-    /// ([`Scratch::paid_for`]). Slower
-    /// than [`Scratch::new`]; for the exposure pass. The outcomes are the same.
+    /// ([`Scratch::paid_for`]). Slower than [`Scratch::new`]; for the exposure pass. The
+    /// outcomes are the same.
     pub fn recording(plan: &Plan) -> Self {
         let mut s = Scratch::new(plan);
         s.record = true;
@@ -276,12 +276,6 @@ impl Scratch {
             .get(party * n + firm)
             .copied()
             .unwrap_or(0.0)
-    }
-
-    /// The period in which party `party`'s cap first bound on the last path (0: never); also
-    /// [`PartyOutcome::cap_out_period`].
-    pub fn cap_out_period(&self, party: usize) -> u32 {
-        self.cap_out_period.get(party).copied().unwrap_or(0)
     }
 }
 
