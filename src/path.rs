@@ -214,8 +214,6 @@ pub struct Scratch {
     record: bool,
     /// With `record`: what party `p` paid for firm `i` on the last path, at `p * firms + i`.
     recorded_paid_for: Vec<f64>,
-    /// The period in which each party's cap first bound on the last path (0: never).
-    cap_out_period: Vec<u32>,
 }
 
 impl Scratch {
@@ -237,7 +235,6 @@ impl Scratch {
             baseline: PathOutcome::new(plan),
             record: false,
             recorded_paid_for: Vec::new(),
-            cap_out_period: vec![0; parties],
         };
         // The baseline: no firm defaults, no party or undertaker default.
         scratch.defaults.clear();
@@ -420,7 +417,6 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
     let (mut collections_total, mut fees, mut interest, mut principal) = (0.0, 0.0, 0.0, 0.0);
     o.min_coverage = f64::INFINITY;
     o.undertaker_cap_out_period = 0;
-    s.cap_out_period.iter_mut().for_each(|x| *x = 0);
 
     for k in 1..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
@@ -447,11 +443,6 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
                 &mut s.allocation,
             )
         };
-        for (p, st) in s.states.iter().enumerate() {
-            if st.cap_bound && s.cap_out_period[p] == 0 {
-                s.cap_out_period[p] = k;
-            }
-        }
 
         let mut recovered_now = 0.0;
         let mut reimbursed_now = 0.0;
@@ -517,7 +508,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
             shortfall: snap(st.shortfall()),
             cap_exhausted: st.cap_bound,
             defaulted: st.defaulted_from != 0,
-            cap_out_period: s.cap_out_period[p],
+            cap_out_period: st.cap_bound_period,
         };
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
