@@ -8,6 +8,11 @@
 //! `k = ceil(0.01 n)` largest payouts, ties broken by path index) as the mean of `X_i` over those
 //! same `k` tail paths. Both allocations add up to the party's figure (to rounding of the sums).
 //!
+//! The figures that need no per-firm record ([`PayerFigures`]: P(called), mean, VaR and ES
+//! of payouts, cap exhaustion and its timing, capacities) are computed from the runner's
+//! per-path columns, so every `ipabs run` reports them in `summary.json`; the Euler
+//! contributions need what each party paid for each firm, which only this module's replay keeps.
+//!
 //! Two passes over the very paths of [`runner::simulate`] ([`runner::replay_recording`]), on one
 //! thread: the first finds each party's payouts and tail paths, the second sums the firms'
 //! payments over the tail.
@@ -17,8 +22,101 @@ use serde::Serialize;
 use crate::model::Scenario;
 use crate::money::Amount;
 use crate::plan::Plan;
-use crate::runner;
-use crate::stats::{Proportion, ceil_complement_of, mean_and_se, quantile_sorted};
+use crate::runner::{self, Samples};
+use crate::stats::{Distribution, Proportion, ceil_complement_of, var_es_with_baseline};
+
+/// One payer's exposure (a guarantor party's payouts, or the undertaker's draws) over all
+/// paths, from its per-path payout, obligation and cap-out period.
+///
+/// - `p_called` = P(payout > 0); `expected_payout` = E[payout] with its standard error;
+/// - `var_q` = `x(ceil(q n))` and `es_q` = mean of the largest `ceil((1 - q) n)` payouts, at
+///   q = 0.99 and 0.999;
+/// - `p_cap_exhausted` = P(the cap bound), `p_cap_exhausted_in_period[k-1]` = P(it first bound
+///   in period k), `p_cap_exhausted_by_period[k-1]` = P(it had bound by the end of period k)
+///   (so the last entry is `p_cap_exhausted`);
+/// - `capacity_q` = VaR_q of the obligation: the cap that would have met the obligation in full
+///   on a share q of paths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PayerFigures {
+    pub p_called: f64,
+    pub p_called_se: f64,
+    pub expected_payout: f64,
+    pub expected_payout_se: f64,
+    #[serde(rename = "var_0.99")]
+    pub var_99: f64,
+    #[serde(rename = "var_0.999")]
+    pub var_999: f64,
+    #[serde(rename = "es_0.99")]
+    pub es_99: f64,
+    #[serde(rename = "es_0.999")]
+    pub es_999: f64,
+    pub p_cap_exhausted: f64,
+    pub p_cap_exhausted_se: f64,
+    pub p_cap_exhausted_in_period: Vec<f64>,
+    pub p_cap_exhausted_by_period: Vec<f64>,
+    #[serde(rename = "capacity_0.99")]
+    pub capacity_99: f64,
+    #[serde(rename = "capacity_0.999")]
+    pub capacity_999: f64,
+}
+
+impl PayerFigures {
+    /// The figures of per-path `payout`, `obligation` and `cap_out_period` (the period the cap
+    /// first bound, 0: never) over a term of `periods` periods. The three must cover the same
+    /// paths.
+    pub fn new(
+        payout: Samples<'_>,
+        obligation: Samples<'_>,
+        cap_out_period: Samples<'_>,
+        periods: usize,
+    ) -> Self {
+        let n = payout.n();
+        let sorted = |s: Samples<'_>| {
+            let mut v = s.stored.to_vec();
+            v.sort_unstable_by(f64::total_cmp);
+            v
+        };
+        let xs = sorted(payout);
+        let d = Distribution::with_baseline(&mut xs.clone(), payout.baseline, payout.count);
+        let at = |q: &str| var_es_with_baseline(&xs, payout.baseline, payout.count, q);
+        let ((var_99, es_99), (var_999, es_999)) = (at("0.99"), at("0.999"));
+        let os = sorted(obligation);
+        let capacity = |q: &str| var_es_with_baseline(&os, obligation.baseline, obligation.count, q).0;
+        let mut first = vec![0u64; periods];
+        let mut tally = |k: f64, c: u64| {
+            if k >= 1.0 && (k as usize) <= periods {
+                first[k as usize - 1] += c;
+            }
+        };
+        cap_out_period.stored.iter().for_each(|&k| tally(k, 1));
+        tally(cap_out_period.baseline, cap_out_period.count);
+        let exhausted = Proportion::new(first.iter().sum(), n);
+        let called = Proportion::new(payout.count_where(|x| x > 0.0), n);
+        let mut by = 0;
+        PayerFigures {
+            p_called: called.p,
+            p_called_se: called.se,
+            expected_payout: d.mean,
+            expected_payout_se: d.se_mean,
+            var_99,
+            var_999,
+            es_99,
+            es_999,
+            p_cap_exhausted: exhausted.p,
+            p_cap_exhausted_se: exhausted.se,
+            p_cap_exhausted_in_period: first.iter().map(|&c| Proportion::new(c, n).p).collect(),
+            p_cap_exhausted_by_period: first
+                .iter()
+                .map(|&c| {
+                    by += c;
+                    Proportion::new(by, n).p
+                })
+                .collect(),
+            capacity_99: capacity("0.99"),
+            capacity_999: capacity("0.999"),
+        }
+    }
+}
 
 /// One firm's share of a party's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,48 +135,33 @@ pub struct PartyExposure {
     pub name: String,
     /// `null`: unlimited.
     pub cap: Option<f64>,
-    /// P(payout > 0).
-    pub p_called: f64,
-    pub p_called_se: f64,
-    pub expected_payout: f64,
-    pub expected_payout_se: f64,
-    #[serde(rename = "var_0.99")]
-    pub var_99: f64,
-    #[serde(rename = "var_0.999")]
-    pub var_999: f64,
-    #[serde(rename = "es_0.99")]
-    pub es_99: f64,
-    pub p_cap_exhausted: f64,
-    pub p_cap_exhausted_se: f64,
-    /// P(the cap first binds in period k), k = 1 .. T.
-    pub p_cap_exhausted_in_period: Vec<f64>,
-    /// VaR 99% and 99.9% of the party's obligation: the cap that would have met it in full on
-    /// 99% (99.9%) of paths.
-    #[serde(rename = "capacity_0.99")]
-    pub capacity_99: f64,
-    #[serde(rename = "capacity_0.999")]
-    pub capacity_999: f64,
+    /// Its payout figures; the capacities are VaR 99% and 99.9% of its obligation.
+    #[serde(flatten)]
+    pub figures: PayerFigures,
     /// Euler contributions, in firm order.
     pub contributions: Vec<FirmContribution>,
 }
 
-/// The undertaker's exposure (its draws are not per firm, so not allocated).
+/// The undertaker's exposure (its draws are not per firm, so not allocated). Its obligation on
+/// a path is its draw plus tranche 1's loss (see [`undertaker_obligation`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UndertakerExposure {
     pub name: String,
     pub cap: Option<f64>,
-    pub p_called: f64,
-    pub p_called_se: f64,
+    #[serde(flatten)]
+    pub figures: PayerFigures,
+    /// `expected_payout` under its earlier name.
     pub expected_draw: f64,
     pub expected_draw_se: f64,
-    #[serde(rename = "var_0.99")]
-    pub var_99: f64,
-    #[serde(rename = "var_0.999")]
-    pub var_999: f64,
-    #[serde(rename = "es_0.99")]
-    pub es_99: f64,
-    pub p_cap_exhausted: f64,
-    pub p_cap_exhausted_se: f64,
+}
+
+/// The undertaker's obligation on a path: what tranche 1 lacked after the waterfall, i.e. its
+/// draw plus tranche 1's interest shortfall and principal loss. Exact when tranche 1's interest
+/// due does not depend on the undertaker's earlier payments (a bullet senior tranche, or a cap
+/// that never binds); for an amortising senior tranche whose unpaid principal keeps accruing
+/// interest it is an upper bound.
+pub fn undertaker_obligation(draw: f64, tranche1_loss: f64) -> f64 {
+    draw + tranche1_loss
 }
 
 /// The exposure view of a scenario.
@@ -90,6 +173,9 @@ pub struct Exposure {
     pub seed: u64,
     pub parties: Vec<PartyExposure>,
     pub undertaker: Option<UndertakerExposure>,
+    /// The undertaker's draw on each path (for its chart; not written to JSON).
+    #[serde(skip)]
+    pub undertaker_draws: Vec<f64>,
 }
 
 /// Indices of the `k` largest values, ties broken by the smaller index.
@@ -98,12 +184,6 @@ fn tail_indices(x: &[f64], k: usize) -> Vec<usize> {
     idx.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
     idx.truncate(k);
     idx
-}
-
-fn sorted(x: &[f64]) -> Vec<f64> {
-    let mut s = x.to_vec();
-    s.sort_unstable_by(f64::total_cmp);
-    s
 }
 
 /// The exposure view of `scenario` over `paths` paths from `seed`.
@@ -115,10 +195,11 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
     let periods = plan.periods;
     let mut payout = vec![vec![0.0; n]; parties];
     let mut obligation = vec![vec![0.0; n]; parties];
-    let mut exhausted = vec![0u64; parties];
-    let mut out_period = vec![vec![0u64; periods]; parties];
+    let mut out_period = vec![vec![0.0; n]; parties];
     let mut firm_sum = vec![vec![0.0; firms]; parties];
     let mut draw = vec![0.0; n];
+    let mut need = vec![0.0; n];
+    let mut draw_out = vec![0.0; n];
     runner::replay_recording(&plan, seed, paths, |j, s| {
         let j = j as usize;
         for p in 0..parties {
@@ -131,15 +212,12 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
             payout[p][j] = x;
             let po = &s.outcome.parties[p];
             obligation[p][j] = po.obligation;
-            if po.cap_exhausted {
-                exhausted[p] += 1;
-            }
-            let k = s.cap_out_period(p);
-            if k > 0 {
-                out_period[p][(k - 1) as usize] += 1;
-            }
+            out_period[p][j] = f64::from(po.cap_out_period);
         }
-        draw[j] = s.outcome.undertaker_draw;
+        let o = &s.outcome;
+        draw[j] = o.undertaker_draw;
+        need[j] = undertaker_obligation(o.undertaker_draw, o.tranches.first().map_or(0.0, |t| t.loss()));
+        draw_out[j] = f64::from(o.undertaker_cap_out_period);
     });
 
     let k = ceil_complement_of("0.99", paths).max(1) as usize;
@@ -164,35 +242,21 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
         }
     });
 
-    let prop = |c: u64| Proportion::new(c, paths);
     let party_list: Vec<_> = scenario.parties().collect();
+    let plain = Samples::plain;
     let out_parties = (0..parties)
         .map(|p| {
             let (tier, party) = party_list[p];
-            let x = &payout[p];
-            let (mean, se) = mean_and_se(x, 0.0, 0);
-            let xs = sorted(x);
-            let os = sorted(&obligation[p]);
-            let tail: Vec<usize> = tail_indices(x, k);
-            let es = tail.iter().map(|&i| x[i]).sum::<f64>() / k as f64;
-            let called = prop(x.iter().filter(|v| **v > 0.0).count() as u64);
-            let ex = prop(exhausted[p]);
             PartyExposure {
                 tier,
                 name: party.name.clone(),
                 cap: party.cap.map(f64::from_decimal),
-                p_called: called.p,
-                p_called_se: called.se,
-                expected_payout: mean,
-                expected_payout_se: se,
-                var_99: quantile_sorted(&xs, "0.99"),
-                var_999: quantile_sorted(&xs, "0.999"),
-                es_99: es,
-                p_cap_exhausted: ex.p,
-                p_cap_exhausted_se: ex.se,
-                p_cap_exhausted_in_period: out_period[p].iter().map(|c| prop(*c).p).collect(),
-                capacity_99: quantile_sorted(&os, "0.99"),
-                capacity_999: quantile_sorted(&os, "0.999"),
+                figures: PayerFigures::new(
+                    plain(&payout[p]),
+                    plain(&obligation[p]),
+                    plain(&out_period[p]),
+                    periods,
+                ),
                 contributions: scenario
                     .firms
                     .iter()
@@ -208,28 +272,13 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
         .collect();
 
     let undertaker = scenario.undertaker.as_ref().map(|u| {
-        let cap = u.cap.map(f64::from_decimal);
-        let (mean, se) = mean_and_se(&draw, 0.0, 0);
-        let ds = sorted(&draw);
-        let es = ds[n.saturating_sub(k)..].iter().sum::<f64>() / k as f64;
-        let called = prop(draw.iter().filter(|v| **v > 0.0).count() as u64);
-        let ex = prop(match cap {
-            Some(c) if c > 0.0 => draw.iter().filter(|v| **v >= c * (1.0 - 1e-12)).count() as u64,
-            Some(_) => 0,
-            None => 0,
-        });
+        let figures = PayerFigures::new(plain(&draw), plain(&need), plain(&draw_out), periods);
         UndertakerExposure {
             name: u.name.clone(),
-            cap,
-            p_called: called.p,
-            p_called_se: called.se,
-            expected_draw: mean,
-            expected_draw_se: se,
-            var_99: quantile_sorted(&ds, "0.99"),
-            var_999: quantile_sorted(&ds, "0.999"),
-            es_99: es,
-            p_cap_exhausted: ex.p,
-            p_cap_exhausted_se: ex.se,
+            cap: u.cap.map(f64::from_decimal),
+            expected_draw: figures.expected_payout,
+            expected_draw_se: figures.expected_payout_se,
+            figures,
         }
     });
 
@@ -239,6 +288,55 @@ pub fn exposure(scenario: &Scenario, paths: u64, seed: u64) -> Exposure {
         paths,
         seed,
         parties: out_parties,
+        undertaker_draws: if undertaker.is_some() { draw } else { Vec::new() },
         undertaker,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payer_figures_by_hand() {
+        // Ten paths: six baseline paths paying 0, and four stored ones.
+        let payout = Samples {
+            stored: &[4.0, 0.0, 10.0, 6.0],
+            baseline: 0.0,
+            count: 6,
+        };
+        let obligation = Samples {
+            stored: &[4.0, 1.0, 12.0, 6.0],
+            baseline: 0.0,
+            count: 6,
+        };
+        let out = Samples {
+            stored: &[0.0, 0.0, 2.0, 3.0],
+            baseline: 0.0,
+            count: 6,
+        };
+        let f = PayerFigures::new(payout, obligation, out, 3);
+        assert_eq!(f.p_called, 0.3);
+        assert!((f.expected_payout - 2.0).abs() < 1e-15);
+        // n = 10: VaR_0.99 = x(ceil(9.9)) = x(10) = 10, ES_0.99 = mean of the top ceil(0.1) = 1.
+        assert_eq!((f.var_99, f.es_99, f.var_999, f.es_999), (10.0, 10.0, 10.0, 10.0));
+        assert_eq!((f.capacity_99, f.capacity_999), (12.0, 12.0));
+        assert_eq!(f.p_cap_exhausted, 0.2);
+        assert_eq!(f.p_cap_exhausted_in_period, vec![0.0, 0.1, 0.1]);
+        assert_eq!(f.p_cap_exhausted_by_period, vec![0.0, 0.1, 0.2]);
+        // 1,000 paths: VaR_0.99 = x(990), ES_0.99 = mean of the top 10, ES_0.999 = the top one.
+        let xs: Vec<f64> = (1..=1000).map(f64::from).collect();
+        let zeros = vec![0.0; 1000];
+        let f = PayerFigures::new(
+            Samples::plain(&xs),
+            Samples::plain(&xs),
+            Samples::plain(&zeros),
+            1,
+        );
+        assert_eq!(f.var_99, 990.0);
+        assert!((f.es_99 - 995.5).abs() < 1e-12);
+        assert_eq!((f.var_999, f.es_999), (999.0, 1000.0));
+        assert_eq!(f.capacity_99, 990.0);
+        assert_eq!(f.p_cap_exhausted_by_period, vec![0.0]);
     }
 }

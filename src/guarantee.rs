@@ -68,6 +68,8 @@ pub struct PartyState<A> {
     pub reimbursed: A,
     /// Whether it refused part of an obligation because its cap was used up.
     pub cap_bound: bool,
+    /// The period (1-based) in which its cap first bound; 0: never.
+    pub cap_bound_period: u32,
     /// The period (1-based) from which it pays nothing because it has defaulted; 0: never.
     pub defaulted_from: u32,
 }
@@ -80,6 +82,7 @@ impl<A: Amount> PartyState<A> {
             obligation: A::ZERO,
             reimbursed: A::ZERO,
             cap_bound: false,
+            cap_bound_period: 0,
             defaulted_from,
         }
     }
@@ -198,6 +201,9 @@ impl<A: Amount> LossSharing<A> {
                         Some(cap) => {
                             let left = (cap - state.paid).positive_part();
                             if owed > left {
+                                if !state.cap_bound {
+                                    state.cap_bound_period = period;
+                                }
                                 state.cap_bound = true;
                                 left
                             } else {

@@ -56,6 +56,8 @@ pub struct PartyOutcome {
     pub cap_exhausted: bool,
     /// It defaulted within the term.
     pub defaulted: bool,
+    /// The period (1-based) in which its cap first bound; 0: never.
+    pub cap_out_period: u32,
 }
 
 /// One tranche's results on a path.
@@ -97,6 +99,8 @@ pub struct PathOutcome {
     pub undertaker_draw: f64,
     /// The undertaker defaulted within the term.
     pub undertaker_defaulted: bool,
+    /// The period (1-based) in which the undertaker's draws reached its cap; 0: never (or no cap).
+    pub undertaker_cap_out_period: u32,
     /// Minimum coupon coverage over periods with senior interest due (`+inf` if none).
     pub min_coverage: f64,
     /// Coverage of each period (`+inf` where no senior interest is due).
@@ -128,6 +132,7 @@ impl PathOutcome {
             defaults,
             undertaker_draw,
             undertaker_defaulted,
+            undertaker_cap_out_period,
             min_coverage,
             coverage,
             collections,
@@ -151,6 +156,7 @@ impl PathOutcome {
             self.undertaker_defaulted,
             self.min_coverage,
         ) = (*defaults, *undertaker_draw, *undertaker_defaulted, *min_coverage);
+        self.undertaker_cap_out_period = *undertaker_cap_out_period;
         (
             self.collections,
             self.fees_paid,
@@ -178,6 +184,7 @@ impl PathOutcome {
             defaults: 0,
             undertaker_draw: 0.0,
             undertaker_defaulted: false,
+            undertaker_cap_out_period: 0,
             min_coverage: f64::INFINITY,
             coverage: vec![f64::INFINITY; plan.periods],
             collections: 0.0,
@@ -212,8 +219,6 @@ pub struct Scratch {
     record: bool,
     /// With `record`: what party `p` paid for firm `i` on the last path, at `p * firms + i`.
     recorded_paid_for: Vec<f64>,
-    /// With `record`: the period in which each party's cap first bound on the last path (0: never).
-    cap_out_period: Vec<u32>,
     /// Importance sampling: the mean shift of the draws and the path's likelihood ratio.
     tilt: Option<TiltState>,
 }
@@ -237,7 +242,6 @@ impl Scratch {
             baseline: PathOutcome::new(plan),
             record: false,
             recorded_paid_for: Vec::new(),
-            cap_out_period: Vec::new(),
             tilt: None,
         };
         // The baseline: no firm defaults, no party or undertaker default.
@@ -260,14 +264,13 @@ impl Scratch {
         &self.defaults
     }
 
-    /// Buffers for `plan` that also record, per path, what each party paid for each firm and
-    /// the period its cap ran out ([`Scratch::paid_for`], [`Scratch::cap_out_period`]). Slower
-    /// than [`Scratch::new`]; for the exposure pass. The outcomes are the same.
+    /// Buffers for `plan` that also record, per path, what each party paid for each firm
+    /// ([`Scratch::paid_for`]). Slower than [`Scratch::new`]; for the exposure pass. The
+    /// outcomes are the same.
     pub fn recording(plan: &Plan) -> Self {
         let mut s = Scratch::new(plan);
         s.record = true;
         s.recorded_paid_for = vec![0.0; plan.parties() * plan.firms.len()];
-        s.cap_out_period = vec![0; plan.parties()];
         s
     }
 
@@ -294,12 +297,6 @@ impl Scratch {
             .get(party * n + firm)
             .copied()
             .unwrap_or(0.0)
-    }
-
-    /// With [`Scratch::recording`]: the period in which party `party`'s cap first bound on the
-    /// last path (0: never).
-    pub fn cap_out_period(&self, party: usize) -> u32 {
-        self.cap_out_period.get(party).copied().unwrap_or(0)
     }
 }
 
@@ -373,7 +370,6 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
         scratch.defaults.is_empty() && (!undertaker_defaulted || scratch.baseline.undertaker_draw == 0.0);
     if scratch.record {
         scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
-        scratch.cap_out_period.iter_mut().for_each(|x| *x = 0);
     }
     if baseline {
         scratch.outcome.copy_from(&scratch.baseline);
@@ -466,6 +462,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
     let (mut missed_total, mut guaranteed, mut recovered, mut reimbursed) = (0.0, 0.0, 0.0, 0.0);
     let (mut collections_total, mut fees, mut interest, mut principal) = (0.0, 0.0, 0.0, 0.0);
     o.min_coverage = f64::INFINITY;
+    o.undertaker_cap_out_period = 0;
 
     for k in 1..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
@@ -492,13 +489,6 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
                 &mut s.allocation,
             )
         };
-        if s.record {
-            for (p, st) in s.states.iter().enumerate() {
-                if st.cap_bound && s.cap_out_period[p] == 0 {
-                    s.cap_out_period[p] = k;
-                }
-            }
-        }
 
         let mut recovered_now = 0.0;
         let mut reimbursed_now = 0.0;
@@ -513,6 +503,14 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
 
         let collections = plan.pool_payment[ki] - missed_now + paid + (recovered_now - reimbursed_now);
         plan.notes.pay_period(k, collections, &mut s.notes, &mut s.period);
+        if o.undertaker_cap_out_period == 0
+            && plan
+                .notes
+                .undertaker_cap
+                .is_some_and(|cap| s.notes.undertaker_drawn >= cap * (1.0 - 1e-12))
+        {
+            o.undertaker_cap_out_period = k;
+        }
         let cov = s.period.coverage.unwrap_or(f64::INFINITY);
         o.coverage[ki] = cov;
         o.min_coverage = o.min_coverage.min(cov);
@@ -556,6 +554,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
             shortfall: snap(st.shortfall()),
             cap_exhausted: st.cap_bound,
             defaulted: st.defaulted_from != 0,
+            cap_out_period: st.cap_bound_period,
         };
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).

@@ -94,7 +94,7 @@ pub trait Progress: Sync {
 pub struct Silent;
 impl Progress for Silent {}
 
-/// The per-path outputs kept as columns, in this order: the fixed columns, then five per party,
+/// The per-path outputs kept as columns, in this order: the fixed columns, then six per party,
 /// then two per tranche.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -116,6 +116,8 @@ pub enum Column {
     GuarantorPaid,
     Recovered,
     Reimbursed,
+    /// The period the undertaker's draws reached its cap (0: never).
+    UndertakerCapOutPeriod,
 }
 
 /// Per-party columns.
@@ -126,6 +128,8 @@ pub enum PartyColumn {
     Shortfall,
     Obligation,
     CapExhausted,
+    /// The period its cap first bound (0: never).
+    CapOutPeriod,
 }
 
 /// Per-tranche columns.
@@ -135,7 +139,7 @@ pub enum TrancheColumn {
     PrincipalLoss,
 }
 
-const FIXED: [(Column, &str); 11] = [
+const FIXED: [(Column, &str); 12] = [
     (Column::PoolLoss, "pool_loss"),
     (Column::GrossDefaultLoss, "gross_default_loss"),
     (Column::Defaults, "defaults"),
@@ -147,13 +151,15 @@ const FIXED: [(Column, &str); 11] = [
     (Column::GuarantorPaid, "guarantor_paid"),
     (Column::Recovered, "recovered"),
     (Column::Reimbursed, "reimbursed"),
+    (Column::UndertakerCapOutPeriod, "undertaker_cap_out_period"),
 ];
-const PARTY: [(PartyColumn, &str); 5] = [
+const PARTY: [(PartyColumn, &str); 6] = [
     (PartyColumn::Payout, "payout"),
     (PartyColumn::NetPayout, "net_payout"),
     (PartyColumn::Shortfall, "shortfall"),
     (PartyColumn::Obligation, "obligation"),
     (PartyColumn::CapExhausted, "cap_exhausted"),
+    (PartyColumn::CapOutPeriod, "cap_out_period"),
 ];
 const TRANCHE: [(TrancheColumn, &str); 2] = [
     (TrancheColumn::InterestShortfall, "interest_shortfall"),
@@ -225,6 +231,7 @@ impl Layout {
             o.guarantor_paid,
             o.recovered,
             o.reimbursed,
+            f64::from(o.undertaker_cap_out_period),
         ];
         for (c, v) in fixed.into_iter().enumerate() {
             f(c, v);
@@ -236,6 +243,7 @@ impl Layout {
                 po.shortfall,
                 po.obligation,
                 if po.cap_exhausted { 1.0 } else { 0.0 },
+                f64::from(po.cap_out_period),
             ];
             for (c, v) in vals.into_iter().enumerate() {
                 f(FIXED.len() + PARTY.len() * p + c, v);

@@ -81,6 +81,20 @@ impl<A: Amount> FirmSchedule<A> {
     }
 }
 
+/// Weighted-average life in years of a scheduled principal repayment `principal[k - 1]` in
+/// period `k` (`m` periods a year): `WAL = sum_k (k / m) p_k / sum_k p_k`; 0 when nothing is
+/// repaid. A one-year bullet has WAL 1.0; four level quarterly repayments 0.625.
+pub fn weighted_average_life<A: Amount>(principal: &[A], periods_per_year: u32) -> f64 {
+    let m = f64::from(periods_per_year.max(1));
+    let (mut weighted, mut total) = (0.0, 0.0);
+    for (k, p) in principal.iter().enumerate() {
+        let p = p.to_f64();
+        weighted += (k + 1) as f64 / m * p;
+        total += p;
+    }
+    if total > 0.0 { weighted / total } else { 0.0 }
+}
+
 /// A tranche's scheduled balances.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrancheSchedule<A> {
@@ -113,6 +127,20 @@ impl<A: Amount> TrancheSchedule<A> {
             period_coupon: A::from_f64(tranche.coupon) / A::from_u32(deal.periods_per_year),
             scheduled_end_balance,
         }
+    }
+}
+
+#[cfg(test)]
+mod wal_tests {
+    use super::*;
+
+    #[test]
+    fn weighted_average_life_by_hand() {
+        assert_eq!(weighted_average_life(&[0.0, 0.0, 0.0, 100.0], 4), 1.0);
+        assert_eq!(weighted_average_life(&[25.0; 4], 4), 0.625);
+        // Annual: 10 after one year, 30 after two, 60 after three: (10 + 60 + 180) / 100.
+        assert!((weighted_average_life(&[10.0, 30.0, 60.0], 1) - 2.5).abs() < 1e-15);
+        assert_eq!(weighted_average_life::<f64>(&[], 4), 0.0);
     }
 }
 

@@ -191,6 +191,17 @@ pub fn expected_shortfall_sorted(sorted: &[f64], q: &str) -> f64 {
     Runs::new(sorted, 0.0, 0).expected_shortfall(q)
 }
 
+/// `(VaR_q, ES_q)` of the samples `sorted` (ascending) together with `count` copies of
+/// `baseline` (the runner's stored paths and its baseline paths): `VaR_q = x(ceil(q n))`,
+/// `ES_q` = mean of the largest `ceil((1 - q) n)`; `(0, 0)` when empty.
+///
+/// # Panics
+/// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
+pub fn var_es_with_baseline(sorted: &[f64], baseline: f64, count: u64, q: &str) -> (f64, f64) {
+    let r = Runs::new(sorted, baseline, count);
+    (r.quantile(q), r.expected_shortfall(q))
+}
+
 /// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
 /// their place: `x(1) <= ... <= x(n)`, `n = sorted.len() + count`. Ranks are 1-based.
 struct Runs<'a> {

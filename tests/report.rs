@@ -14,10 +14,12 @@ use ipabs::runner;
 
 use common::{data, ipabs, num, root, run_summary};
 
-const CHARTS: [&str; 7] = [
+const CHARTS: [&str; 9] = [
     "pool_loss",
     "loss_exceedance",
     "guarantor_exposure",
+    "cap_exhaustion",
+    "undertaker",
     "coupon_coverage",
     "tranche_loss",
     "default_count",
@@ -189,6 +191,53 @@ fn markers_sit_at_the_summary_numbers() {
         g.svg.contains("its whole share passes to the next tier"),
         "zero-cap lender explained"
     );
+
+    // The cap-exhaustion chart draws summary.json's P(cap exhausted by period k) for every
+    // capped payer, ending at its P(cap exhausted); its legend gives that number.
+    let payers = chart::cap_payers(&summary);
+    let series = chart::exposure::cap_exhaustion_series(&payers);
+    let capped = json["guarantors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(json["undertaker"].as_object().map(|_| &json["undertaker"]))
+        .filter(|g| !g["cap"].is_null())
+        .count();
+    assert_eq!(series.len(), capped);
+    let c = figs.iter().find(|f| f.kind == ChartKind::CapExhaustion).unwrap();
+    for (name, by) in &series {
+        let g = json["guarantors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(std::iter::once(&json["undertaker"]))
+            .find(|g| g["name"] == *name)
+            .unwrap();
+        let want: Vec<f64> = g["exposure"]["p_cap_exhausted_by_period"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(by.to_vec(), want, "{name}");
+        let last = *by.last().unwrap();
+        assert_eq!(last, g["p_cap_exhausted"].as_f64().unwrap(), "{name}");
+        let legend = format!("{name}: {} by the last period", chart::style::percent(last));
+        assert!(c.svg.contains(&legend), "{legend}");
+    }
+    // The undertaker chart marks the capacities and the cap of summary.json.
+    let u = &summary.undertaker.as_ref().unwrap();
+    let (_, var, cap, c99, c999) =
+        chart::exposure::undertaker_markers(u.exposure.as_ref().expect("plain run"), u.cap);
+    assert_eq!(var, num(&json, "undertaker/exposure/var_0.99"));
+    assert_eq!(c99, num(&json, "undertaker/exposure/capacity_0.99"));
+    assert_eq!(c999, num(&json, "undertaker/exposure/capacity_0.999"));
+    assert_eq!(cap, Some(num(&json, "undertaker/cap")));
+    let us = &figs.iter().find(|f| f.kind == ChartKind::Undertaker).unwrap().svg;
+    for (label, x) in [("cap for 99% of paths", c99), ("cap for 99.9% of paths", c999)] {
+        let text = format!("{label}: CNY {}", ipabs::report::table::grouped(x, 0));
+        assert!(us.contains(&text), "{text}");
+    }
 }
 
 #[test]

@@ -160,6 +160,8 @@ pub struct ChartData {
     /// One per guarantor party, in report order.
     pub payouts: Vec<PayoutData>,
     pub undertaker: Option<PayoutData>,
+    /// `P(draw > x)` of the undertaker's draws.
+    pub undertaker_exceedance: Vec<Exceedance>,
     /// `counts[k]`: paths with `k` defaults, `k = 0..=firms`.
     pub default_counts: Vec<u64>,
     /// `P(D = k)` under independent defaults with each firm's own term PD.
@@ -169,7 +171,7 @@ pub struct ChartData {
 
 /// A payout histogram from 0 to the largest payout, stretched to the cap when the cap is no
 /// more than 1.5 times the largest payout (so the cap line is drawn where it is).
-fn payout(samples: Samples<'_>, cap: Option<f64>) -> PayoutData {
+pub fn payout(samples: Samples<'_>, cap: Option<f64>) -> PayoutData {
     let max = samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
     let cap_on_scale = cap.is_some_and(|c| c > 0.0 && c <= 1.5 * max.max(0.0) && max > 0.0);
     let hi = match cap {
@@ -196,10 +198,16 @@ impl ChartData {
                 payout(col, party.cap.map(f64::from_decimal))
             })
             .collect();
-        let undertaker = scenario.undertaker.as_ref().map(|u| {
-            let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
-            payout(draws, u.cap.map(f64::from_decimal))
-        });
+        let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+        let undertaker = scenario
+            .undertaker
+            .as_ref()
+            .map(|u| payout(draws, u.cap.map(f64::from_decimal)));
+        let undertaker_exceedance = if undertaker.is_some() {
+            exceedance(draws, EXCEEDANCE_POINTS)
+        } else {
+            Vec::new()
+        };
         let firms = scenario.firms.len();
         let mut default_counts = vec![0u64; firms + 1];
         let defaults = sim.samples(sim.layout.fixed(Column::Defaults));
@@ -219,6 +227,7 @@ impl ChartData {
             gross_loss_exceedance: exceedance(gross, EXCEEDANCE_POINTS),
             payouts,
             undertaker,
+            undertaker_exceedance,
             default_counts,
             independent: independent_defaults(&pds),
             paths: sim.paths,

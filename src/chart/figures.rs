@@ -57,7 +57,7 @@ pub fn frame<DB: DrawingBackend>(
 
 /// A chart with money (millions) across, from `x.0` to `x.1`, and a log percentage axis from
 /// `floor` to 100% up, its mesh and axis titles `desc` drawn.
-fn money_by_log_share<'a, DB: DrawingBackend>(
+pub(crate) fn money_by_log_share<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     style: &Style,
     (lo, hi): (f64, f64),
@@ -106,7 +106,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// Writes `note` in the middle of `area` (an empty distribution).
-fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, style: &Style, note: &str) -> Drawn {
+pub(crate) fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, style: &Style, note: &str) -> Drawn {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Rectangle::new(
         [(0, 0), (w as i32 - 1, h as i32 - 1)],
@@ -126,11 +126,11 @@ fn note<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, style: &Style, note: 
 }
 
 /// A vertical marker on a histogram: a line at `x` (money) with a legend label.
-struct Marker {
-    x: f64,
-    label: String,
-    colour: RGBColor,
-    dashed: bool,
+pub(crate) struct Marker {
+    pub(crate) x: f64,
+    pub(crate) label: String,
+    pub(crate) colour: RGBColor,
+    pub(crate) dashed: bool,
 }
 
 /// The y range (percent of paths, log scale) that shows one path out of `n`.
@@ -141,7 +141,7 @@ fn log_percent_floor(n: u64) -> f64 {
 /// A histogram of money amounts with a log-scale share-of-paths axis, vertical markers and a
 /// legend; `caption` is a panel title (or empty), `empty` the note for a degenerate histogram.
 #[allow(clippy::too_many_arguments)]
-fn log_histogram<DB: DrawingBackend>(
+pub(crate) fn log_histogram<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     style: &Style,
     caption: &str,
@@ -381,7 +381,7 @@ pub fn guarantor_columns(panels: usize) -> usize {
 
 /// One panel of the guarantor chart.
 #[allow(clippy::too_many_arguments)]
-fn payout_panel<DB: DrawingBackend>(
+pub(crate) fn payout_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     style: &Style,
     currency: &str,

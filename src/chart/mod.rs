@@ -1,18 +1,21 @@
 //! Charts for the report folder and the memo: pure renderers that return PNG bytes and SVG text.
 //!
-//! Six charts, each drawn by one function of [`figures`], generic over the plotters backend:
+//! The charts, each drawn by one function of [`figures`], generic over the plotters backend:
 //!
 //! | file stem | chart |
 //! |---|---|
 //! | `pool_loss` | pool-loss histogram (log share of paths) with the mean, VaR 99% and ES 99% marked |
 //! | `loss_exceedance` | `P(loss > x)` of the gross default loss and the pool loss, log axis, 95% bands |
 //! | `guarantor_exposure` | each party's payout distribution with its cap and P(cap exhausted); the undertaker's draw |
+//! | `cap_exhaustion` | per capped party (and the undertaker): P(cap exhausted by the end of period k) |
+//! | `undertaker` | the undertaker's draws against its cap: histogram, P(draw > x), capacities for 99% / 99.9% |
 //! | `coupon_coverage` | fan chart of the senior coupon coverage by period (5/25/50/75/95%), the 1.0 line |
 //! | `tranche_loss` | tranche expected loss and P(loss) with ±1.96 standard-error bars |
 //! | `default_count` | default-count distribution against the independent-defaults binomial |
 //! | `convergence` | running estimates ± 95% CI against paths (log axis), for the memo appendix |
 //!
-//! `coupon_coverage` and `tranche_loss` are drawn only for deals with notes. Every chart has a
+//! `coupon_coverage` and `tranche_loss` are drawn only for deals with notes; `cap_exhaustion` only
+//! when a party or the undertaker has a cap, `undertaker` only with an undertaker. Every chart has a
 //! title, axis titles with units, thousands separators, a footnote (scenario, paths, seed,
 //! version) and the Okabe–Ito colour-blind-safe palette. The SVG is drawn at memo size; the PNG
 //! at twice that, for print. Text is drawn with the font of [`fonts`] (embedded DejaVu Sans
@@ -21,6 +24,7 @@
 //! No file I/O here: [`crate::report::write_report`] writes what [`render_all`] returns.
 
 pub mod data;
+pub mod exposure;
 pub mod figures;
 pub mod fonts;
 pub mod stress;
@@ -52,6 +56,8 @@ pub enum ChartKind {
     PoolLoss,
     LossExceedance,
     GuarantorExposure,
+    CapExhaustion,
+    Undertaker,
     CouponCoverage,
     TrancheLoss,
     DefaultCount,
@@ -60,10 +66,12 @@ pub enum ChartKind {
 
 impl ChartKind {
     /// Every chart, in memo order.
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::PoolLoss,
         ChartKind::LossExceedance,
         ChartKind::GuarantorExposure,
+        ChartKind::CapExhaustion,
+        ChartKind::Undertaker,
         ChartKind::CouponCoverage,
         ChartKind::TrancheLoss,
         ChartKind::DefaultCount,
@@ -76,6 +84,8 @@ impl ChartKind {
             ChartKind::PoolLoss => "pool_loss",
             ChartKind::LossExceedance => "loss_exceedance",
             ChartKind::GuarantorExposure => "guarantor_exposure",
+            ChartKind::CapExhaustion => "cap_exhaustion",
+            ChartKind::Undertaker => "undertaker",
             ChartKind::CouponCoverage => "coupon_coverage",
             ChartKind::TrancheLoss => "tranche_loss",
             ChartKind::DefaultCount => "default_count",
@@ -89,6 +99,8 @@ impl ChartKind {
             ChartKind::PoolLoss => labels.pool_loss_title,
             ChartKind::LossExceedance => labels.exceedance_title,
             ChartKind::GuarantorExposure => labels.guarantors_title,
+            ChartKind::CapExhaustion => labels.cap_exhaustion_title,
+            ChartKind::Undertaker => labels.undertaker_title,
             ChartKind::CouponCoverage => labels.coverage_title,
             ChartKind::TrancheLoss => labels.tranches_title,
             ChartKind::DefaultCount => labels.defaults_title,
@@ -103,6 +115,8 @@ impl ChartKind {
             ChartKind::CouponCoverage => summary.coupon_coverage.is_some(),
             ChartKind::TrancheLoss => !summary.tranches.is_empty(),
             ChartKind::GuarantorExposure => figures::guarantor_panels(summary) > 0,
+            ChartKind::CapExhaustion => cap_payers(summary).iter().any(|p| p.cap.is_some()),
+            ChartKind::Undertaker => summary.undertaker.as_ref().is_some_and(|u| u.exposure.is_some()),
             _ => true,
         }
     }
@@ -116,6 +130,7 @@ impl ChartKind {
                 (1000, 90 + 330 * rows.max(1))
             }
             ChartKind::TrancheLoss => (1000, 460),
+            ChartKind::CapExhaustion => (1000, 520),
             ChartKind::Convergence => {
                 let rows = summary.convergence.len().div_ceil(2).max(1) as u32;
                 (1000, 90 + 300 * rows)
@@ -223,12 +238,52 @@ impl Drawing for RunChart<'_> {
             ChartKind::PoolLoss => figures::pool_loss(root, style, summary, data),
             ChartKind::LossExceedance => figures::exceedance(root, style, summary, data),
             ChartKind::GuarantorExposure => figures::guarantors(root, style, summary, data),
+            ChartKind::CapExhaustion => {
+                let payers = cap_payers(summary);
+                exposure::ExposureChart::CapExhaustion(&payers).draw_on(root, style)
+            }
+            ChartKind::Undertaker => match undertaker_view(summary, data) {
+                Some(u) => exposure::ExposureChart::Undertaker(u).draw_on(root, style),
+                None => Ok(()),
+            },
             ChartKind::CouponCoverage => figures::coverage(root, style, summary),
             ChartKind::TrancheLoss => figures::tranches(root, style, summary),
             ChartKind::DefaultCount => figures::defaults(root, style, summary, data),
             ChartKind::Convergence => figures::convergence(root, style, summary),
         }
     }
+}
+
+/// The payers of the cap-exhaustion chart of a run: the parties, then the undertaker.
+pub fn cap_payers(summary: &Summary) -> Vec<exposure::CapPayer<'_>> {
+    let parties = summary.guarantors.iter().filter_map(|g| {
+        Some(exposure::CapPayer {
+            name: &g.name,
+            cap: g.cap,
+            figures: g.exposure.as_ref()?,
+        })
+    });
+    let undertaker = summary.undertaker.iter().filter_map(|u| {
+        Some(exposure::CapPayer {
+            name: &u.name,
+            cap: u.cap,
+            figures: u.exposure.as_ref()?,
+        })
+    });
+    parties.chain(undertaker).collect()
+}
+
+/// The undertaker chart's inputs of a run.
+fn undertaker_view<'a>(summary: &'a Summary, data: &'a ChartData) -> Option<exposure::UndertakerView<'a>> {
+    let (u, draws) = (summary.undertaker.as_ref()?, data.undertaker.as_ref()?);
+    Some(exposure::UndertakerView {
+        name: &u.name,
+        currency: &summary.currency,
+        figures: u.exposure.as_ref()?,
+        draws,
+        exceedance: &data.undertaker_exceedance,
+        paths: summary.paths,
+    })
 }
 
 /// Encodes an RGB buffer as PNG.

@@ -248,15 +248,15 @@ fn contributions_draw<DB: DrawingBackend>(
             "T{} {}: Euler contributions by firm · P(called) {:.2}% · P(cap exhausted) {:.2}%",
             p.tier,
             p.name,
-            100.0 * p.p_called,
-            100.0 * p.p_cap_exhausted
+            100.0 * p.figures.p_called,
+            100.0 * p.figures.p_cap_exhausted
         ),
         Language::Zh => format!(
             "第{}层 {}：各企业欧拉贡献 · 代偿概率 {:.2}% · 额度耗尽概率 {:.2}%",
             p.tier,
             p.name,
-            100.0 * p.p_called,
-            100.0 * p.p_cap_exhausted
+            100.0 * p.figures.p_called,
+            100.0 * p.figures.p_cap_exhausted
         ),
     };
     let body = frame(root, style, &title)?;

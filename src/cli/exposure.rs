@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use super::{EXIT_USAGE, Failure, default_out, interrupted, load_unweighted, say};
 use crate::chart::Labels;
+use crate::chart::data::{EXCEEDANCE_POINTS, exceedance, payout};
+use crate::chart::exposure::{self as exposure_chart, CapPayer, ExposureChart, UndertakerView};
 use crate::chart::stress::{StressChart, render};
 use crate::exposure::exposure;
 use crate::report::exposure::{exposure_json, exposure_table};
 use crate::report::write_report;
+use crate::runner::Samples;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExposureArgs {
@@ -40,7 +43,7 @@ pub(crate) fn run(args: &ExposureArgs) -> Result<(), Failure> {
     let footnote = labels.footnote(&scenario.name, paths, seed);
     let mut charts = Vec::new();
     for (i, p) in e.parties.iter().enumerate() {
-        if p.expected_payout > 0.0 {
+        if p.figures.expected_payout > 0.0 {
             let (png, svg) = render(StressChart::Contributions(p), &labels, footnote.clone())?;
             charts.push((
                 format!("exposure_party{}.png", i + 1),
@@ -49,6 +52,38 @@ pub(crate) fn run(args: &ExposureArgs) -> Result<(), Failure> {
                 svg,
             ));
         }
+    }
+    let payers: Vec<CapPayer<'_>> = e
+        .parties
+        .iter()
+        .map(|p| CapPayer {
+            name: &p.name,
+            cap: p.cap,
+            figures: &p.figures,
+        })
+        .chain(e.undertaker.iter().map(|u| CapPayer {
+            name: &u.name,
+            cap: u.cap,
+            figures: &u.figures,
+        }))
+        .collect();
+    if payers.iter().any(|p| p.cap.is_some()) {
+        let (png, svg) =
+            exposure_chart::render(ExposureChart::CapExhaustion(&payers), &labels, footnote.clone())?;
+        charts.push(("cap_exhaustion.png".into(), png, "cap_exhaustion.svg".into(), svg));
+    }
+    if let Some(u) = &e.undertaker {
+        let draws = Samples::plain(&e.undertaker_draws);
+        let view = UndertakerView {
+            name: &u.name,
+            currency: &e.currency,
+            figures: &u.figures,
+            draws: &payout(draws, u.cap),
+            exceedance: &exceedance(draws, EXCEEDANCE_POINTS),
+            paths,
+        };
+        let (png, svg) = exposure_chart::render(ExposureChart::Undertaker(view), &labels, footnote.clone())?;
+        charts.push(("undertaker.png".into(), png, "undertaker.svg".into(), svg));
     }
     let mut files: Vec<(&str, &[u8])> = vec![("exposure.json", &json)];
     for (pn, png, sn, svg) in &charts {

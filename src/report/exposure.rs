@@ -1,6 +1,6 @@
 //! `exposure.json` and the printed table of `ipabs exposure`.
 
-use crate::exposure::Exposure;
+use crate::exposure::{Exposure, PayerFigures};
 use crate::report::table::grouped;
 
 /// `exposure.json`.
@@ -21,34 +21,40 @@ pub fn exposure_table(e: &Exposure) -> String {
         e.currency
     );
     out.push_str(&format!(
-        "  {:<34} {:>9} {:>14} {:>14} {:>14} {:>9} {:>14} {:>14}\n",
-        "party", "P(called)", "E[payout]", "VaR 99%", "ES 99%", "P(cap out)", "cap for 99%", "cap for 99.9%"
+        "  {:<34} {:>9} {:>14} {:>14} {:>14} {:>14} {:>14} {:>10} {:>14} {:>14}\n",
+        "party",
+        "P(called)",
+        "E[payout]",
+        "VaR 99%",
+        "VaR 99.9%",
+        "ES 99%",
+        "ES 99.9%",
+        "P(cap out)",
+        "cap for 99%",
+        "cap for 99.9%"
     ));
+    let row = |name: String, f: &PayerFigures| {
+        format!(
+            "  {:<34} {:>8.3}% {:>14} {:>14} {:>14} {:>14} {:>14} {:>9.3}% {:>14} {:>14}\n",
+            name,
+            100.0 * f.p_called,
+            m(f.expected_payout),
+            m(f.var_99),
+            m(f.var_999),
+            m(f.es_99),
+            m(f.es_999),
+            100.0 * f.p_cap_exhausted,
+            m(f.capacity_99),
+            m(f.capacity_999)
+        )
+    };
     for p in &e.parties {
-        out.push_str(&format!(
-            "  {:<34} {:>8.3}% {:>14} {:>14} {:>14} {:>8.3}% {:>14} {:>14}\n",
-            format!("T{} {}", p.tier, p.name),
-            100.0 * p.p_called,
-            m(p.expected_payout),
-            m(p.var_99),
-            m(p.es_99),
-            100.0 * p.p_cap_exhausted,
-            m(p.capacity_99),
-            m(p.capacity_999)
-        ));
+        out.push_str(&row(format!("T{} {}", p.tier, p.name), &p.figures));
     }
     if let Some(u) = &e.undertaker {
-        out.push_str(&format!(
-            "  {:<34} {:>8.3}% {:>14} {:>14} {:>14} {:>8.3}%\n",
-            "undertaker",
-            100.0 * u.p_called,
-            m(u.expected_draw),
-            m(u.var_99),
-            m(u.es_99),
-            100.0 * u.p_cap_exhausted
-        ));
+        out.push_str(&row("undertaker".to_owned(), &u.figures));
     }
-    for p in e.parties.iter().filter(|p| p.expected_payout > 0.0) {
+    for p in e.parties.iter().filter(|p| p.figures.expected_payout > 0.0) {
         out.push_str(&format!(
             "\n  T{} {}: largest Euler contributions (E[payout], ES 99%)\n",
             p.tier, p.name

@@ -19,6 +19,7 @@ use super::summary::{DistributionJson, Summary};
 use super::table::grouped;
 use crate::chart::Figure;
 use crate::chart::style::percent;
+use crate::exposure::PayerFigures;
 use crate::model::{Language, Scenario};
 use crate::money::Amount;
 
@@ -133,6 +134,44 @@ pub struct TrancheRow {
     pub p_loss: String,
 }
 
+/// One payer's row of the exposure table: P(called), expected payout, VaR and ES at 99% and
+/// 99.9%, P(cap exhausted) and the capacities that would have covered 99% and 99.9% of paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureRow {
+    pub name: String,
+    pub p_called: String,
+    pub expected: String,
+    pub var_99: String,
+    pub var_999: String,
+    pub es_99: String,
+    pub es_999: String,
+    pub p_cap_exhausted: String,
+    pub capacity_99: String,
+    pub capacity_999: String,
+}
+
+impl ExposureRow {
+    fn new(currency: &str, name: String, f: &PayerFigures) -> Self {
+        let m = |x: f64| money(currency, x);
+        ExposureRow {
+            name,
+            p_called: percent(f.p_called),
+            expected: m(f.expected_payout),
+            var_99: m(f.var_99),
+            var_999: m(f.var_999),
+            es_99: m(f.es_99),
+            es_999: m(f.es_999),
+            p_cap_exhausted: format!(
+                "{} ± {}",
+                percent(f.p_cap_exhausted),
+                percent(f.p_cap_exhausted_se)
+            ),
+            capacity_99: m(f.capacity_99),
+            capacity_999: m(f.capacity_999),
+        }
+    }
+}
+
 /// A chart as the templates see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChartRef {
@@ -158,6 +197,8 @@ pub struct MemoContext {
     pub tranches: Vec<TrancheRow>,
     pub metrics: Vec<Metric>,
     pub probabilities: Vec<Probability>,
+    /// One row per guarantor party, then the undertaker.
+    pub exposure: Vec<ExposureRow>,
     pub charts: Vec<ChartRef>,
     pub assumptions: Vec<Row>,
     pub manifest: Vec<Row>,
@@ -196,6 +237,15 @@ pub struct Text {
     pub assumptions: &'static str,
     pub manifest: &'static str,
     pub metrics_note: &'static str,
+    pub exposure: &'static str,
+    pub p_called: &'static str,
+    pub expected_payout: &'static str,
+    pub var_999: &'static str,
+    pub es_999: &'static str,
+    pub p_cap_exhausted: &'static str,
+    pub capacity_99: &'static str,
+    pub capacity_999: &'static str,
+    pub exposure_note: &'static str,
 }
 
 impl Text {
@@ -230,6 +280,15 @@ impl Text {
                 assumptions: "Assumptions",
                 manifest: "Manifest",
                 metrics_note: "Means with their Monte Carlo standard error; VaR_q = x(ceil(q n)); ES 99% = mean of the worst 1% of paths.",
+                exposure: "Guarantor and undertaker exposure",
+                p_called: "P(called)",
+                expected_payout: "E[payout]",
+                var_999: "VaR 99.9%",
+                es_999: "ES 99.9%",
+                p_cap_exhausted: "P(cap exhausted)",
+                capacity_99: "Cap for 99%",
+                capacity_999: "Cap for 99.9%",
+                exposure_note: "Payouts (draws, for the undertaker) over all paths. Cap for q: the cap that would have met the obligation in full on a share q of paths (VaR_q of the obligation; for the undertaker, its draw plus the senior tranche's loss). When caps run out: see the cap exhaustion chart.",
             },
             Language::Zh => Text {
                 title: "蒙特卡洛信用分析",
@@ -260,6 +319,15 @@ impl Text {
                 assumptions: "假设",
                 manifest: "运行记录",
                 metrics_note: "均值附蒙特卡洛标准误；VaR_q = x(ceil(q n))；ES 99% 为最差 1% 路径的均值。",
+                exposure: "担保方与差额支付承诺人风险敞口",
+                p_called: "P(被调用)",
+                expected_payout: "预期赔付",
+                var_999: "VaR 99.9%",
+                es_999: "ES 99.9%",
+                p_cap_exhausted: "P(上限耗尽)",
+                capacity_99: "覆盖 99% 所需额度",
+                capacity_999: "覆盖 99.9% 所需额度",
+                exposure_note: "赔付（差额支付承诺人为支付额）覆盖全部路径。覆盖 q 所需额度：在 q 比例路径上足以全额履行义务的上限（义务的 VaR_q；差额支付承诺人的义务为其支付额加优先级损失）。额度何时耗尽见额度耗尽时点图。",
             },
         }
     }
@@ -454,6 +522,22 @@ impl MemoContext {
             });
         }
 
+        let mut exposure: Vec<ExposureRow> = summary
+            .guarantors
+            .iter()
+            .filter_map(|g| {
+                let figures = g.exposure.as_ref()?;
+                Some(ExposureRow::new(cur, format!("T{} {}", g.tier, g.name), figures))
+            })
+            .collect();
+        if let Some((u, figures)) = summary
+            .undertaker
+            .as_ref()
+            .and_then(|u| Some((u, u.exposure.as_ref()?)))
+        {
+            exposure.push(ExposureRow::new(cur, u.name.clone(), figures));
+        }
+
         let a = &summary.assumptions;
         let mut assumptions = vec![
             Row {
@@ -548,6 +632,7 @@ impl MemoContext {
             tranches,
             metrics,
             probabilities,
+            exposure,
             charts,
             assumptions,
             manifest,

@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::exposure::{PayerFigures, undertaker_obligation};
 use crate::importance::{Choice, Tilt, effective_sample_size};
-use crate::model::{Copula, Scenario, Tranche};
+use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{
-    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn, Weights,
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Samples, Simulation, TrancheColumn, Weights,
 };
+use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
 use crate::stats::{Distribution, Z_95, quantile_sorted};
@@ -96,6 +98,10 @@ pub struct GuarantorJson {
     /// P(payout > 0).
     pub p_called: f64,
     pub p_called_se: f64,
+    /// The exposure view of its payouts: VaR and ES at 99% and 99.9%, when its cap runs out,
+    /// the capacity that would have met its obligation on 99% and 99.9% of paths.
+    /// `null` under importance sampling (these figures are not weighted yet).
+    pub exposure: Option<PayerFigures>,
 }
 
 /// The differential payment undertaker.
@@ -108,6 +114,10 @@ pub struct UndertakerJson {
     /// P(the draw reached the cap); 0 when unlimited.
     pub p_cap_exhausted: f64,
     pub p_cap_exhausted_se: f64,
+    /// The exposure view of its draws (as for a guarantor party); its obligation on a path is
+    /// its draw plus tranche 1's loss ([`crate::exposure::undertaker_obligation`]). `null` under
+    /// importance sampling (these figures are not weighted yet).
+    pub exposure: Option<PayerFigures>,
 }
 
 /// Coupon coverage of the senior tranche.
@@ -173,6 +183,9 @@ pub struct TrancheJson {
     pub loss: DistributionJson,
     pub interest_shortfall: DistributionJson,
     pub principal_loss: DistributionJson,
+    /// Weighted-average life of its scheduled principal repayments, in years
+    /// ([`crate::schedule::weighted_average_life`]).
+    pub wal_years: f64,
 }
 
 /// One point of a convergence series.
@@ -354,7 +367,7 @@ pub struct Summary {
 
 impl TrancheJson {
     /// Tranche `j`'s figures; sorts its columns of `sim` in place.
-    fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
+    fn new(t: &Tranche, j: usize, sim: &mut Simulation, deal: &Deal) -> Self {
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
         let (ci, cp) = (
@@ -385,6 +398,10 @@ impl TrancheJson {
             loss,
             interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
             principal_loss: DistributionJson::from(&sim.distribution(cp)),
+            wal_years: weighted_average_life(
+                &principal_schedule(notional, &t.amortisation, deal.term_periods),
+                deal.periods_per_year,
+            ),
         }
     }
 }
@@ -499,8 +516,41 @@ impl Summary {
 
         let convergence = convergence(scenario, &sim);
         let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
+        let periods = scenario.deal.term_periods as usize;
+        // The exposure view is not weighted yet: under importance sampling it is left out.
+        let unweighted = sim.weights.is_none();
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
+            // Its obligation needs the draw and tranche 1's loss row by row, before any sort.
+            let exposure = unweighted.then(|| {
+                let senior = (!scenario.tranches.is_empty()).then(|| {
+                    (
+                        layout.tranche(0, TrancheColumn::InterestShortfall),
+                        layout.tranche(0, TrancheColumn::PrincipalLoss),
+                    )
+                });
+                let senior_loss = |row: Option<usize>| {
+                    senior.map_or(0.0, |(ci, cp)| match row {
+                        Some(i) => sim.columns[ci][i] + sim.columns[cp][i],
+                        None => sim.baseline[ci] + sim.baseline[cp],
+                    })
+                };
+                let need: Vec<f64> = (0..sim.stored.len())
+                    .map(|i| undertaker_obligation(sim.columns[draws][i], senior_loss(Some(i))))
+                    .collect();
+                let need_baseline = undertaker_obligation(sim.baseline[draws], senior_loss(None));
+                let out = layout.fixed(Column::UndertakerCapOutPeriod);
+                PayerFigures::new(
+                    sim.samples(draws),
+                    Samples {
+                        stored: &need,
+                        baseline: need_baseline,
+                        count: sim.baseline_count,
+                    },
+                    sim.samples(out),
+                    periods,
+                )
+            });
             let cap = u.cap.map(f64::from_decimal);
             let drawn = sim.probability(draws, |x| x > 0.0);
             let exhausted = match cap {
@@ -514,6 +564,7 @@ impl Summary {
                 p_drawn_se: drawn.1,
                 p_cap_exhausted: exhausted.0,
                 p_cap_exhausted_se: exhausted.1,
+                exposure,
             }
         });
 
@@ -524,6 +575,14 @@ impl Summary {
                 let col = |c| layout.party(p, c);
                 let exhausted = sim.probability(col(PartyColumn::CapExhausted), |x| x > 0.5);
                 let called = sim.probability(col(PartyColumn::Payout), |x| x > 0.0);
+                let exposure = unweighted.then(|| {
+                    PayerFigures::new(
+                        sim.samples(col(PartyColumn::Payout)),
+                        sim.samples(col(PartyColumn::Obligation)),
+                        sim.samples(col(PartyColumn::CapOutPeriod)),
+                        periods,
+                    )
+                });
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
@@ -536,6 +595,7 @@ impl Summary {
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
                     p_called_se: called.1,
+                    exposure,
                 }
             })
             .collect();
@@ -565,7 +625,7 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
+            .map(|(j, t)| TrancheJson::new(t, j, &mut sim, &scenario.deal))
             .collect();
 
         let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::summary::{DistributionJson, Summary};
+use crate::exposure::PayerFigures;
 
 /// Formats an amount in millions with two decimals and thousands separators, e.g. `1,234.57`.
 pub fn millions(x: f64) -> String {
@@ -99,19 +100,33 @@ pub fn render(s: &Summary) -> String {
     if s.undertaker.is_some() {
         money_row(&mut out, "undertaker draw", &s.undertaker_draw, dp);
     }
-    if !s.guarantors.is_empty() {
+    let payers: Vec<(String, &PayerFigures)> = s
+        .guarantors
+        .iter()
+        .filter_map(|g| Some((format!("T{} {}", g.tier, g.name), g.exposure.as_ref()?)))
+        .chain(
+            s.undertaker
+                .iter()
+                .filter_map(|u| Some(("undertaker".to_owned(), u.exposure.as_ref()?))),
+        )
+        .collect();
+    if !payers.is_empty() {
         let _ = writeln!(
             out,
-            "\n  {:<LABEL$} {:>15}  {:>12}",
-            "P(cap exhausted)", "p", "se"
+            "\n  {:<LABEL$} {:>10} {:>15}  {:>12} {:>15} {:>15} {:>15}",
+            "exposure", "P(called)", "P(cap exhausted)", "se", "ES 99.9%", "cap for 99%", "cap for 99.9%"
         );
-        for g in &s.guarantors {
+        for (name, f) in payers {
             let _ = writeln!(
                 out,
-                "  {:<LABEL$} {:>15}  {:>12}",
-                format!("T{} {}", g.tier, g.name),
-                percent(g.p_cap_exhausted, 3),
-                percent(g.p_cap_exhausted_se, 3)
+                "  {:<LABEL$} {:>10} {:>15}  {:>12} {:>15} {:>15} {:>15}",
+                name,
+                percent(f.p_called, 3),
+                percent(f.p_cap_exhausted, 3),
+                percent(f.p_cap_exhausted_se, 3),
+                grouped(f.es_999, dp),
+                grouped(f.capacity_99, dp),
+                grouped(f.capacity_999, dp),
             );
         }
     }
