@@ -28,9 +28,11 @@ class RunResult:
 
     The keys of `paths`: `pool_loss`, `gross_default_loss`, `defaults`, `guarantor_shortfall`,
     `undertaker_draw`, `min_coverage`, `residual`, `missed`, `guarantor_paid`, `recovered`,
-    `reimbursed`; for each guarantor k (in the order of summary["guarantors"]) `party{k}.payout`,
+    `reimbursed`, `undertaker_cap_out_period` (the period its cap ran out, 0: never); for each
+    guarantor k (in the order of summary["guarantors"]) `party{k}.payout`,
     `party{k}.net_payout`, `party{k}.shortfall`, `party{k}.obligation`, `party{k}.cap_exhausted`
-    (0 or 1); for each tranche j (in the order of summary["tranches"])
+    (0 or 1), `party{k}.cap_out_period` (the period its cap first bound, 0: never); for each
+    tranche j (in the order of summary["tranches"])
     `tranche{j}.interest_shortfall` and `tranche{j}.principal_loss`.
     """
 
