@@ -422,10 +422,25 @@ impl Simulation {
         }
     }
 
-    /// Summary statistics of column `c` over all paths. Sorts that column's stored values in
+    /// Summary statistics of column `c` over all paths. Permutes that column's stored values in
     /// place, so take any joint quantity of several columns (by row) before.
     pub fn distribution(&mut self, c: usize) -> Distribution {
         Distribution::with_baseline(&mut self.columns[c], self.baseline[c], self.baseline_count)
+    }
+
+    /// [`Simulation::distribution`] of every column `c` with `wanted(c)`, at index `c` (`None`
+    /// for the others). The columns are independent, so they are summarised in parallel, on
+    /// the run's number of threads; each result is the one `distribution(c)` gives.
+    pub fn distributions(&mut self, wanted: impl Fn(usize) -> bool + Sync) -> Vec<Option<Distribution>> {
+        let (baseline, count) = (&self.baseline, self.baseline_count);
+        let columns = &mut self.columns;
+        in_pool(self.threads, || {
+            columns
+                .par_iter_mut()
+                .enumerate()
+                .map(|(c, col)| wanted(c).then(|| Distribution::with_baseline(col, baseline[c], count)))
+                .collect()
+        })
     }
 
     /// Number of paths whose value in column `c` satisfies `pred`.
@@ -446,6 +461,15 @@ impl Simulation {
             out[*i as usize] = *v;
         }
         out
+    }
+}
+
+/// Runs `f` on a pool of `threads` threads (0: every core), so that its rayon calls use that
+/// many; runs it on the calling thread if no pool can be started.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
     }
 }
 

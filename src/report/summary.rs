@@ -15,8 +15,12 @@ use serde::Serialize;
 
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
-use crate::runner::{BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn};
-use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantile_sorted};
+use rayon::prelude::*;
+
+use crate::runner::{
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Simulation, TrancheColumn, in_pool,
+};
+use crate::stats::{Distribution, Proportion, Z_95, mean_and_se, quantiles_by_selection};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -124,20 +128,22 @@ pub struct CoverageJson {
 pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
 
 /// The band quantiles of each period's coverage sample (sorted in place).
-fn coverage_bands(sample: &mut [Vec<f64>]) -> Vec<BTreeMap<&'static str, Option<f64>>> {
-    sample
-        .iter_mut()
-        .map(|period| {
-            period.sort_unstable_by(f64::total_cmp);
-            COVERAGE_BAND_LEVELS
-                .iter()
-                .map(|&q| {
-                    let v = quantile_sorted(period, q);
-                    (q, (v.is_finite() && !period.is_empty()).then_some(v))
-                })
-                .collect()
-        })
-        .collect()
+/// Per period, the coverage bands of the sample (by selection, the periods in parallel on
+/// `threads` threads); permutes each period's sample.
+fn coverage_bands(sample: &mut [Vec<f64>], threads: usize) -> Vec<BTreeMap<&'static str, Option<f64>>> {
+    in_pool(threads, || {
+        sample
+            .par_iter_mut()
+            .map(|period| {
+                let values = quantiles_by_selection(period, &COVERAGE_BAND_LEVELS);
+                COVERAGE_BAND_LEVELS
+                    .iter()
+                    .zip(values)
+                    .map(|(&q, v)| (q, (v.is_finite() && !period.is_empty()).then_some(v)))
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 /// One tranche.
@@ -255,9 +261,75 @@ pub struct Summary {
     pub threads: usize,
 }
 
+/// Tranche `j`'s loss (interest shortfall plus principal loss) on each stored path, in path
+/// order, and on the baseline: a row-wise sum, so taken before the columns are permuted.
+fn tranche_loss(sim: &Simulation, j: usize) -> (Vec<f64>, f64) {
+    let (ci, cp) = (
+        sim.layout.tranche(j, TrancheColumn::InterestShortfall),
+        sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
+    );
+    let loss = sim.columns[ci]
+        .iter()
+        .zip(&sim.columns[cp])
+        .map(|(a, b)| a + b)
+        .collect();
+    (loss, sim.baseline[ci] + sim.baseline[cp])
+}
+
+/// The distributions of the columns [`Summary::new`] reports, computed up front and in parallel
+/// ([`Simulation::distributions`]); a column not listed in [`ColumnStats::new`] is summarised
+/// when asked for.
+struct ColumnStats(Vec<Option<Distribution>>);
+
+impl ColumnStats {
+    /// Summarises the reported columns of `sim`: the pool's, and each party's and tranche's.
+    fn new(sim: &mut Simulation, coverage: bool) -> Self {
+        let layout: Layout = sim.layout;
+        let mut wanted = vec![false; layout.len()];
+        let fixed = [
+            Column::PoolLoss,
+            Column::GrossDefaultLoss,
+            Column::Defaults,
+            Column::GuarantorShortfall,
+            Column::UndertakerDraw,
+        ];
+        for c in fixed {
+            wanted[layout.fixed(c)] = true;
+        }
+        wanted[layout.fixed(Column::MinCoverage)] = coverage;
+        for p in 0..layout.parties {
+            for c in [
+                PartyColumn::Payout,
+                PartyColumn::NetPayout,
+                PartyColumn::Shortfall,
+            ] {
+                wanted[layout.party(p, c)] = true;
+            }
+        }
+        for j in 0..layout.tranches {
+            for c in [TrancheColumn::InterestShortfall, TrancheColumn::PrincipalLoss] {
+                wanted[layout.tranche(j, c)] = true;
+            }
+        }
+        ColumnStats(sim.distributions(|c| wanted[c]))
+    }
+
+    /// Column `c`'s distribution as JSON.
+    fn json(&mut self, sim: &mut Simulation, c: usize) -> DistributionJson {
+        let d = self.0.get_mut(c).and_then(Option::take);
+        DistributionJson::from(&d.unwrap_or_else(|| sim.distribution(c)))
+    }
+}
+
 impl TrancheJson {
-    /// Tranche `j`'s figures; sorts its columns of `sim` in place.
-    fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
+    /// Tranche `j`'s figures, from its row-wise loss ([`tranche_loss`]).
+    fn new(
+        t: &Tranche,
+        j: usize,
+        sim: &mut Simulation,
+        (mut loss, baseline_loss): (Vec<f64>, f64),
+        stats: &mut ColumnStats,
+    ) -> Self {
         let n = sim.paths;
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
@@ -265,13 +337,6 @@ impl TrancheJson {
             sim.layout.tranche(j, TrancheColumn::InterestShortfall),
             sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
         );
-        // The total loss needs both columns row by row, before they are sorted.
-        let mut loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
-        let baseline_loss = sim.baseline[ci] + sim.baseline[cp];
         let baseline_lost = if baseline_loss > floor {
             sim.baseline_count
         } else {
@@ -296,8 +361,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
-            principal_loss: DistributionJson::from(&sim.distribution(cp)),
+            interest_shortfall: stats.json(sim, ci),
+            principal_loss: stats.json(sim, cp),
         }
     }
 }
@@ -316,7 +381,7 @@ fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
+fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]) -> Vec<ConvergenceJson> {
     let layout = sim.layout;
     let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
         metric,
@@ -345,20 +410,11 @@ fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
         series(name.to_owned(), &sim.columns[c], sim.baseline[c])
     })
     .collect();
-    for (j, t) in scenario.tranches.iter().enumerate() {
-        let (ci, cp) = (
-            layout.tranche(j, TrancheColumn::InterestShortfall),
-            layout.tranche(j, TrancheColumn::PrincipalLoss),
-        );
-        let loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
+    for (t, (loss, baseline)) in scenario.tranches.iter().zip(losses) {
         out.push(series(
             format!("tranches.{}.expected_loss", t.name),
-            &loss,
-            sim.baseline[ci] + sim.baseline[cp],
+            loss,
+            *baseline,
         ));
     }
     out
@@ -413,14 +469,19 @@ fn count(samples: &[f64], pred: impl Fn(f64) -> bool) -> u64 {
 }
 
 impl Summary {
-    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are sorted
-    /// in place for the quantiles).
+    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are
+    /// permuted in place for the quantiles, once the row-wise quantities are taken).
     pub fn new(scenario: &Scenario, mut sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
         let n = sim.paths;
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout;
 
-        let convergence = convergence(scenario, &sim);
+        let losses: Vec<(Vec<f64>, f64)> = (0..scenario.tranches.len())
+            .map(|j| tranche_loss(&sim, j))
+            .collect();
+        let convergence = convergence(scenario, &sim, &losses);
+        let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
+        let mut stats = ColumnStats::new(&mut sim, has_coverage);
         let p_any_default = proportion(sim.count(layout.fixed(Column::Defaults), |d| d > 0.0), n);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
@@ -452,9 +513,9 @@ impl Summary {
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: DistributionJson::from(&sim.distribution(col(PartyColumn::Payout))),
-                    net_payout: DistributionJson::from(&sim.distribution(col(PartyColumn::NetPayout))),
-                    shortfall: DistributionJson::from(&sim.distribution(col(PartyColumn::Shortfall))),
+                    payout: stats.json(&mut sim, col(PartyColumn::Payout)),
+                    net_payout: stats.json(&mut sim, col(PartyColumn::NetPayout)),
+                    shortfall: stats.json(&mut sim, col(PartyColumn::Shortfall)),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -463,15 +524,15 @@ impl Summary {
             })
             .collect();
 
-        let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
+        let coupon_coverage = has_coverage.then(|| {
             let min = layout.fixed(Column::MinCoverage);
             let below = proportion(sim.count(min, |x| x < COVERAGE_FLOOR), n);
             let per: Vec<(f64, f64)> = sim.coverage_below_one.iter().map(|&c| proportion(c, n)).collect();
             let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
             CoverageJson {
-                per_period_quantiles: coverage_bands(&mut sim.coverage_sample),
+                per_period_quantiles: coverage_bands(&mut sim.coverage_sample, sim.threads),
                 per_period_sample_paths: sample_paths,
-                min_ratio: DistributionJson::from(&sim.distribution(min)),
+                min_ratio: stats.json(&mut sim, min),
                 p_below_1: below.0,
                 p_below_1_se: below.1,
                 per_period_p_below_1: per.iter().map(|x| x.0).collect(),
@@ -483,11 +544,12 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
+            .zip(losses)
+            .map(|((j, t), loss)| TrancheJson::new(t, j, &mut sim, loss, &mut stats))
             .collect();
 
-        let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));
-        let gross = DistributionJson::from(&sim.distribution(layout.fixed(Column::GrossDefaultLoss)));
+        let pool_loss = stats.json(&mut sim, layout.fixed(Column::PoolLoss));
+        let gross = stats.json(&mut sim, layout.fixed(Column::GrossDefaultLoss));
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
@@ -501,14 +563,12 @@ impl Summary {
             pool_loss,
             gross_default_loss_frac: gross.scaled(pool_notional),
             gross_default_loss: gross,
-            defaults: DistributionJson::from(&sim.distribution(layout.fixed(Column::Defaults))),
+            defaults: stats.json(&mut sim, layout.fixed(Column::Defaults)),
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: DistributionJson::from(
-                &sim.distribution(layout.fixed(Column::GuarantorShortfall)),
-            ),
-            undertaker_draw: DistributionJson::from(&sim.distribution(layout.fixed(Column::UndertakerDraw))),
+            guarantor_shortfall: stats.json(&mut sim, layout.fixed(Column::GuarantorShortfall)),
+            undertaker_draw: stats.json(&mut sim, layout.fixed(Column::UndertakerDraw)),
             undertaker,
             coupon_coverage,
             tranches,
