@@ -538,6 +538,18 @@ fn run_block(
     }
 }
 
+/// Regroups each block's list of parts (one per column, or per period: `items` of them) into
+/// each item's list of parts, in block order.
+fn by_item(items: usize, per_block: Vec<Vec<Vec<f64>>>) -> Vec<Vec<Vec<f64>>> {
+    let mut out: Vec<Vec<Vec<f64>>> = (0..items).map(|_| Vec::with_capacity(per_block.len())).collect();
+    for parts in per_block {
+        for (o, p) in out.iter_mut().zip(parts) {
+            o.push(p);
+        }
+    }
+    out
+}
+
 fn block_count(paths: u64) -> u64 {
     paths.div_ceil(BLOCK_PATHS)
 }
@@ -670,25 +682,45 @@ pub fn simulate_blocks(
     for b in blocks.iter_mut() {
         stored.append(&mut b.stored);
     }
-    let coverage_sample = (0..plan.periods)
-        .map(|k| {
-            let mut v = Vec::with_capacity(sampled as usize);
-            for b in blocks.iter_mut() {
-                v.extend_from_slice(&b.coverage[k]);
-                b.coverage[k] = Vec::new();
-            }
-            v
-        })
-        .collect();
-    let mut columns = Vec::with_capacity(layout.len());
-    for c in 0..layout.len() {
-        let mut col = Vec::with_capacity(stored_count);
-        for b in blocks.iter_mut() {
-            col.extend_from_slice(&b.columns[c]);
-            b.columns[c] = Vec::new();
+    // Each column (and each period's coverage sample) is the concatenation of its blocks' parts:
+    // independent, so concatenated in parallel, each part freed once copied.
+    let concat = |parts: Vec<Vec<f64>>, len: usize| {
+        let mut out = Vec::with_capacity(len);
+        for p in parts {
+            out.extend_from_slice(&p);
         }
-        columns.push(col);
-    }
+        out
+    };
+    let coverage_parts = by_item(
+        plan.periods,
+        blocks
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.coverage))
+            .collect(),
+    );
+    let column_parts = by_item(
+        layout.len(),
+        blocks
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.columns))
+            .collect(),
+    );
+    let (coverage_sample, columns): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pool.install(|| {
+        rayon::join(
+            || {
+                coverage_parts
+                    .into_par_iter()
+                    .map(|p| concat(p, sampled as usize))
+                    .collect()
+            },
+            || {
+                column_parts
+                    .into_par_iter()
+                    .map(|p| concat(p, stored_count))
+                    .collect()
+            },
+        )
+    });
     Ok(Simulation {
         paths,
         seed,

@@ -381,12 +381,13 @@ fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
+/// The series and their points are independent and computed in parallel on the run's threads.
 fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]) -> Vec<ConvergenceJson> {
     let layout = sim.layout;
     let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
         metric,
         points: convergence_paths(sim.paths)
-            .into_iter()
+            .into_par_iter()
             .map(|n| {
                 let s = sim.stored.partition_point(|&i| i < n);
                 let (estimate, se) = mean_and_se(&stored[..s], baseline, n - s as u64);
@@ -399,7 +400,7 @@ fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]
             })
             .collect(),
     };
-    let mut out: Vec<ConvergenceJson> = [
+    let mut inputs: Vec<(String, &[f64], f64)> = [
         ("pool_loss.mean", Column::PoolLoss),
         ("gross_default_loss.mean", Column::GrossDefaultLoss),
         ("guarantor_shortfall.mean", Column::GuarantorShortfall),
@@ -407,17 +408,18 @@ fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]
     .into_iter()
     .map(|(name, c)| {
         let c = layout.fixed(c);
-        series(name.to_owned(), &sim.columns[c], sim.baseline[c])
+        (name.to_owned(), sim.columns[c].as_slice(), sim.baseline[c])
     })
     .collect();
     for (t, (loss, baseline)) in scenario.tranches.iter().zip(losses) {
-        out.push(series(
-            format!("tranches.{}.expected_loss", t.name),
-            loss,
-            *baseline,
-        ));
+        inputs.push((format!("tranches.{}.expected_loss", t.name), loss, *baseline));
     }
-    out
+    in_pool(sim.threads, || {
+        inputs
+            .into_par_iter()
+            .map(|(metric, stored, baseline)| series(metric, stored, baseline))
+            .collect()
+    })
 }
 
 impl Summary {
