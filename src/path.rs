@@ -6,11 +6,14 @@
 //!
 //! 1. `S` standard normals `z` for the sector factors `Z = A z`;
 //! 2. under the t copula, one `W ~ chi2(nu)`;
-//! 3. for each firm in file order, one standard normal `eps_i` and, when recovery rates are
-//!    drawn, one 64-bit key `k_i`; a defaulting firm's rate is then drawn from its own generator
-//!    `R::seed_from_u64(k_i)`, so each firm consumes the same draws whether or not the others
-//!    default (common random numbers across stress scenarios);
-//! 4. for each guarantor party with an own default (report order), one standard normal; then the
+//! 3. when recovery rates are drawn, one 64-bit path key `k`;
+//! 4. for each firm in file order, one standard normal `eps_i`. A defaulting firm's rate is
+//!    drawn from its own generator `R::seed_from_u64(k_i)`, with the firm key
+//!    `k_i = `[`splitmix64_mix`]`(k + (i + 1) * 0x9E3779B97F4A7C15)` (output `i + 1` of
+//!    SplitMix64 started at `k`), computed only for the firms that default. So each firm's rate
+//!    depends on the path key and the firm alone, whether or not the others default (common
+//!    random numbers across stress scenarios), and a firm that does not default costs no draw;
+//! 5. for each guarantor party with an own default (report order), one standard normal; then the
 //!    undertaker's, if it has an own default.
 //!
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
@@ -342,6 +345,24 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
+/// The SplitMix64 output function (Steele, Lea & Flood 2014): output `j` of SplitMix64 started
+/// at `s` is `splitmix64_mix(s + j * 0x9E3779B97F4A7C15)` (wrapping).
+#[inline]
+pub fn splitmix64_mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// SplitMix64's increment, the golden gamma.
+pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Firm `firm`'s recovery key on a path with key `path_key` (step 4 of the draw order).
+#[inline]
+fn firm_key(path_key: u64, firm: usize) -> u64 {
+    splitmix64_mix(path_key.wrapping_add((firm as u64 + 1).wrapping_mul(GOLDEN_GAMMA)))
+}
+
 /// A recovery rate drawn from the firm's own generator seeded with `key`.
 fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
     match draw {
@@ -400,7 +421,8 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
     baseline
 }
 
-/// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
+/// Steps 1-5 of the draw order: sector factors, mixing variable, path key, firm and party
+/// defaults.
 fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     for z in s.z.iter_mut() {
         *z = normal(rng);
@@ -416,16 +438,19 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
 
     s.defaults.clear();
     let term = plan.deal.term_periods;
-    let random_rate = plan.recovery_rate.is_random();
+    let path_key = if plan.recovery_rate.is_random() {
+        rng.next_u64()
+    } else {
+        0
+    };
     for (i, f) in plan.firms.iter().enumerate() {
         let eps = normal(rng);
         let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
-        let key = if random_rate { rng.next_u64() } else { 0 };
         if y > f.last_threshold {
             continue;
         }
         let period = default_period(y, &f.thresholds);
-        let rate = draw_rate::<R>(&plan.recovery_rate, key);
+        let rate = draw_rate::<R>(&plan.recovery_rate, firm_key(path_key, i));
         let claim = f.schedule.outstanding[(period - 1) as usize];
         let base = match f.appraised_value {
             Some(v) => match plan.recovery.value_vol {

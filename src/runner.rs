@@ -7,7 +7,9 @@
 //!
 //! **Generator.** Xoshiro256++ (`rand::rngs::Xoshiro256PlusPlus`, a named portable generator of
 //! `rand` 0.10). Block `b`'s 256-bit state is the outputs `4b+1 .. 4b+4` of SplitMix64 started
-//! at `seed` (Steele, Lea & Flood 2014), little-endian. Normals are `rand_distr::StandardNormal`
+//! at `seed` (Steele, Lea & Flood 2014), little-endian. Within a path the draws follow the order
+//! of [`crate::path`] (a defaulting firm's recovery rate from its own generator keyed by the
+//! path key and the firm's index). Normals are `rand_distr::StandardNormal`
 //! (ziggurat), chi-square and Beta are `rand_distr`'s; their versions are recorded in every
 //! run's manifest because a new `rand_distr` may change values.
 
@@ -18,7 +20,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::path::{PathOutcome, Scratch, simulate_path};
+use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, simulate_path, splitmix64_mix};
 use crate::plan::Plan;
 use crate::stats::Distribution;
 
@@ -29,18 +31,8 @@ pub const BLOCK_PATHS: u64 = 4096;
 pub type PathRng = Xoshiro256PlusPlus;
 
 /// Name of the generator, for manifests.
-pub const GENERATOR: &str =
-    "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4";
-
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The SplitMix64 output function.
-#[inline]
-fn splitmix64_mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub const GENERATOR: &str = "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4; \
+     recovery rate of firm i from Xoshiro256PlusPlus::seed_from_u64(SplitMix64(path key) output i+1), path key one u64 per path";
 
 /// The generator of block `block` for `seed` (see the module docs).
 pub fn block_rng(seed: u64, block: u64) -> PathRng {
