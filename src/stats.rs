@@ -239,12 +239,12 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
+        // Entries `..kept` differ from `value` and `kept..i` equal it (`total_cmp` equality is
+        // bit equality), so swapping unconditionally keeps that: no branch to mispredict.
         let mut kept = 0;
         for i in 0..samples.len() {
-            if samples[i].total_cmp(&value).is_ne() {
-                samples.swap(kept, i);
-                kept += 1;
-            }
+            samples.swap(kept, i);
+            kept += usize::from(samples[kept].to_bits() != value.to_bits());
         }
         let copies = (samples.len() - kept) as u64;
         Runs::selected(&mut samples[..kept], value, count + copies, ranks)
