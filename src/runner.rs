@@ -610,22 +610,26 @@ pub fn simulate_blocks(
             .clone()
             .into_par_iter()
             .map_init(
-                || Scratch::new(plan),
-                |scratch, b| {
+                // Buffers, and the number of paths the thread's last block stored.
+                || (Scratch::new(plan), 0usize),
+                |(scratch, last_stored), b| {
                     if progress.cancelled() {
                         return None;
                     }
                     let first = b * BLOCK_PATHS;
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
                     let keep = if first < sampled { len } else { 0 };
+                    // Room for about as many stored paths as the last block had, so that the
+                    // columns rarely grow path by path; trimmed to size after the block.
+                    let room = *last_stored + *last_stored / 4 + 16;
                     let mut block = Block {
-                        stored: Vec::new(),
-                        columns: vec![Vec::new(); layout.len()],
+                        stored: Vec::with_capacity(room),
+                        columns: (0..layout.len()).map(|_| Vec::with_capacity(room)).collect(),
                         baseline_count: 0,
                         coverage_below_one: vec![0; plan.periods],
                         coverage: vec![vec![0.0; keep]; plan.periods],
                     };
-                    run_block(plan, seed, b, paths, scratch, |index, s, baseline| {
+                    run_block(plan, seed, b, paths, &mut *scratch, |index, s, baseline| {
                         let row = (index - first) as usize;
                         if keep > 0 {
                             for (k, c) in s.outcome.coverage.iter().enumerate() {
@@ -644,6 +648,9 @@ pub fn simulate_blocks(
                             }
                         }
                     });
+                    *last_stored = block.stored.len();
+                    block.stored.shrink_to_fit();
+                    block.columns.iter_mut().for_each(Vec::shrink_to_fit);
                     progress.advance(len as u64);
                     Some(block)
                 },
