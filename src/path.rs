@@ -6,11 +6,14 @@
 //!
 //! 1. `S` standard normals `z` for the sector factors `Z = A z`;
 //! 2. under the t copula, one `W ~ chi2(nu)`;
-//! 3. for each firm in file order, one standard normal `eps_i` and, when recovery rates are
-//!    drawn, one 64-bit key `k_i`; a defaulting firm's rate is then drawn from its own generator
-//!    `R::seed_from_u64(k_i)`, so each firm consumes the same draws whether or not the others
-//!    default (common random numbers across stress scenarios);
-//! 4. for each guarantor party with an own default (report order), one standard normal; then the
+//! 3. when recovery rates are drawn, one 64-bit path key `k`;
+//! 4. for each firm in file order, one standard normal `eps_i`. A defaulting firm's rate is
+//!    drawn from its own generator `R::seed_from_u64(k_i)`, with the firm key
+//!    `k_i = `[`splitmix64_mix`]`(k + (i + 1) * 0x9E3779B97F4A7C15)` (output `i + 1` of
+//!    SplitMix64 started at `k`), computed only for the firms that default. So each firm's rate
+//!    depends on the path key and the firm alone, whether or not the others default (common
+//!    random numbers across stress scenarios), and a firm that does not default costs no draw;
+//! 5. for each guarantor party with an own default (report order), one standard normal; then the
 //!    undertaker's, if it has an own default.
 //!
 //! Under importance sampling ([`Scratch::with_tilt`]) each of these normals is shifted by its
@@ -198,6 +201,47 @@ impl PathOutcome {
     }
 }
 
+/// Running sums of a path over the periods run so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Totals {
+    missed: f64,
+    guaranteed: f64,
+    recovered: f64,
+    reimbursed: f64,
+    collections: f64,
+    fees: f64,
+    interest: f64,
+    principal: f64,
+    min_coverage: f64,
+}
+
+impl Totals {
+    const START: Totals = Totals {
+        missed: 0.0,
+        guaranteed: 0.0,
+        recovered: 0.0,
+        reimbursed: 0.0,
+        collections: 0.0,
+        fees: 0.0,
+        interest: 0.0,
+        principal: 0.0,
+        min_coverage: f64::INFINITY,
+    };
+}
+
+/// The baseline path's state at the start of each period (index `k - 1` for period `k`).
+///
+/// Before its first default a path's periods are the baseline's, operation for operation: nothing
+/// is missed, recovered or allocated, and the notes are paid from the same collections. So
+/// [`run_periods`] starts a path at its first default period from this state, and its results are
+/// bit-identical to running every period. The one exception is an undertaker that defaults on
+/// the path before that period while the baseline draws on it: then every period is run.
+#[derive(Debug, Clone, Default)]
+struct QuietStart {
+    notes: Vec<NotesState<f64>>,
+    totals: Vec<Totals>,
+}
+
 /// Per-thread buffers for [`simulate_path`], sized once for a plan.
 #[derive(Debug, Clone)]
 pub struct Scratch {
@@ -214,6 +258,8 @@ pub struct Scratch {
     pub outcome: PathOutcome,
     /// The outcome of a path on which no firm defaults and the undertaker stands.
     baseline: PathOutcome,
+    /// The baseline's state at the start of each period (empty while the baseline is run).
+    quiet: QuietStart,
     /// Whether to keep what each party paid for each firm and when its cap ran out (the
     /// exposure pass only; off in normal runs).
     record: bool,
@@ -240,6 +286,7 @@ impl Scratch {
             period: PeriodNotes::new(plan.tranches()),
             outcome: PathOutcome::new(plan),
             baseline: PathOutcome::new(plan),
+            quiet: QuietStart::default(),
             record: false,
             recorded_paid_for: Vec::new(),
             tilt: None,
@@ -248,7 +295,9 @@ impl Scratch {
         scratch.defaults.clear();
         scratch.states.iter_mut().for_each(|st| *st = PartyState::new(0));
         plan.notes.restart(&mut scratch.notes, 0);
-        run_periods(plan, &mut scratch);
+        let mut quiet = QuietStart::default();
+        run_periods_from(plan, &mut scratch, 1, Totals::START, Some(&mut quiet));
+        scratch.quiet = quiet;
         scratch.baseline.copy_from(&scratch.outcome);
         scratch
     }
@@ -317,6 +366,24 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     StandardNormal.sample(rng)
 }
 
+/// The SplitMix64 output function (Steele, Lea & Flood 2014): output `j` of SplitMix64 started
+/// at `s` is `splitmix64_mix(s + j * 0x9E3779B97F4A7C15)` (wrapping).
+#[inline]
+pub fn splitmix64_mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// SplitMix64's increment, the golden gamma.
+pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Firm `firm`'s recovery key on a path with key `path_key` (step 4 of the draw order).
+#[inline]
+fn firm_key(path_key: u64, firm: usize) -> u64 {
+    splitmix64_mix(path_key.wrapping_add((firm as u64 + 1).wrapping_mul(GOLDEN_GAMMA)))
+}
+
 /// A recovery rate drawn from the firm's own generator seeded with `key`.
 fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
     match draw {
@@ -383,7 +450,8 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
     baseline
 }
 
-/// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
+/// Steps 1-5 of the draw order: sector factors, mixing variable, path key, firm and party
+/// defaults.
 fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     if let Some(t) = &mut s.tilt {
         t.start();
@@ -402,16 +470,19 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
 
     s.defaults.clear();
     let term = plan.deal.term_periods;
-    let random_rate = plan.recovery_rate.is_random();
+    let path_key = if plan.recovery_rate.is_random() {
+        rng.next_u64()
+    } else {
+        0
+    };
     for (i, f) in plan.firms.iter().enumerate() {
         let eps = tilted(&mut s.tilt, Coord::Firm(i), normal(rng));
         let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
-        let key = if random_rate { rng.next_u64() } else { 0 };
         if y > f.last_threshold {
             continue;
         }
         let period = default_period(y, &f.thresholds);
-        let rate = draw_rate::<R>(&plan.recovery_rate, key);
+        let rate = draw_rate::<R>(&plan.recovery_rate, firm_key(path_key, i));
         let claim = f.schedule.outstanding[(period - 1) as usize];
         let base = match f.appraised_value {
             Some(v) => match plan.recovery.value_vol {
@@ -456,16 +527,54 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
     plan.notes.restart(&mut s.notes, undertaker_from);
 }
 
-/// Runs every period of the path drawn into `s` and fills `s.outcome`.
+/// Runs the periods of the path drawn into `s` and fills `s.outcome`: from its first default
+/// period on, the earlier ones being the baseline's ([`QuietStart`]).
 fn run_periods(plan: &Plan, s: &mut Scratch) {
-    let o = &mut s.outcome;
-    let (mut missed_total, mut guaranteed, mut recovered, mut reimbursed) = (0.0, 0.0, 0.0, 0.0);
-    let (mut collections_total, mut fees, mut interest, mut principal) = (0.0, 0.0, 0.0, 0.0);
-    o.min_coverage = f64::INFINITY;
-    o.undertaker_cap_out_period = 0;
+    let term = plan.deal.term_periods;
+    let first = s
+        .defaults
+        .iter()
+        .map(|d| d.period)
+        .min()
+        .unwrap_or(term)
+        .min(term);
+    let undertaker_from = s.notes.undertaker_defaulted_from;
+    let start = match s.quiet.notes.get(first as usize - 1) {
+        Some(at) if undertaker_from == 0 || undertaker_from >= first || at.undertaker_drawn == 0.0 => first,
+        _ => 1,
+    };
+    let totals = if start > 1 {
+        let i = start as usize - 1;
+        plan.notes.resume(&mut s.notes, &s.quiet.notes[i]);
+        s.outcome.coverage[..i].copy_from_slice(&s.baseline.coverage[..i]);
+        s.quiet.totals[i]
+    } else {
+        Totals::START
+    };
+    run_periods_from(plan, s, start, totals, None);
+}
 
-    for k in 1..=plan.deal.term_periods {
+/// Runs periods `start..=T` of the path drawn into `s` from the running sums `t` and fills
+/// `s.outcome`; with `quiet`, keeps the state at the start of each period.
+fn run_periods_from(
+    plan: &Plan,
+    s: &mut Scratch,
+    start: u32,
+    mut t: Totals,
+    mut quiet: Option<&mut QuietStart>,
+) {
+    let o = &mut s.outcome;
+    // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
+    o.undertaker_cap_out_period = match s.baseline.undertaker_cap_out_period {
+        p if p < start => p,
+        _ => 0,
+    };
+    for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
+        if let Some(q) = quiet.as_mut() {
+            q.notes.push(s.notes.clone());
+            q.totals.push(t);
+        }
         s.missed.clear();
         let mut missed_now = 0.0;
         for d in s.defaults.iter().filter(|d| d.period <= k) {
@@ -513,33 +622,34 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         }
         let cov = s.period.coverage.unwrap_or(f64::INFINITY);
         o.coverage[ki] = cov;
-        o.min_coverage = o.min_coverage.min(cov);
+        t.min_coverage = t.min_coverage.min(cov);
 
-        missed_total += missed_now;
-        guaranteed += paid;
-        recovered += recovered_now;
-        reimbursed += reimbursed_now;
-        collections_total += collections + s.period.undertaker_draw();
-        fees += s.period.fees_paid;
-        interest += s.period.interest_paid.iter().sum::<f64>();
-        principal += s.period.principal_paid.iter().sum::<f64>();
+        t.missed += missed_now;
+        t.guaranteed += paid;
+        t.recovered += recovered_now;
+        t.reimbursed += reimbursed_now;
+        t.collections += collections + s.period.undertaker_draw();
+        t.fees += s.period.fees_paid;
+        t.interest += s.period.interest_paid.iter().sum::<f64>();
+        t.principal += s.period.principal_paid.iter().sum::<f64>();
     }
 
     let snap = |x: f64| snap_noise(x, plan.pool_notional);
-    o.missed = missed_total;
-    o.guarantor_paid = guaranteed;
-    o.recovered = recovered;
-    o.reimbursed = reimbursed;
-    o.pool_loss = snap(missed_total - guaranteed - (recovered - reimbursed));
-    o.gross_default_loss = snap(missed_total - recovered);
-    o.guarantor_shortfall = snap(missed_total - guaranteed);
+    o.min_coverage = t.min_coverage;
+    o.missed = t.missed;
+    o.guarantor_paid = t.guaranteed;
+    o.recovered = t.recovered;
+    o.reimbursed = t.reimbursed;
+    o.pool_loss = snap(t.missed - t.guaranteed - (t.recovered - t.reimbursed));
+    o.gross_default_loss = snap(t.missed - t.recovered);
+    o.guarantor_shortfall = snap(t.missed - t.guaranteed);
     o.defaults = s.defaults.len() as u32;
     o.undertaker_draw = s.notes.undertaker_drawn;
     o.undertaker_defaulted = s.notes.undertaker_defaulted_from != 0;
-    o.collections = collections_total;
-    o.fees_paid = fees;
-    o.interest_paid = interest;
-    o.principal_paid = principal;
+    o.collections = t.collections;
+    o.fees_paid = t.fees;
+    o.interest_paid = t.interest;
+    o.principal_paid = t.principal;
     o.residual = s.notes.cash;
     for (j, t) in o.tranches.iter_mut().enumerate() {
         t.interest_shortfall = s.notes.interest_shortfall[j];
@@ -594,6 +704,38 @@ mod tests {
             let got = xs.iter().filter(|&&v| v <= x).count() as f64 / n as f64;
             let se = (p * (1.0 - p) / n as f64).sqrt();
             assert!((got - p).abs() < 4.0 * se, "P(X <= {x}) = {got}, expected {p}");
+        }
+    }
+
+    #[test]
+    fn starting_at_the_first_default_equals_running_every_period() {
+        // The stressed deal (six periods, party and undertaker defaults), and the same with notes
+        // paying a coupon above the pool's so that the baseline draws on the undertaker (the exception).
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stressed.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let larger = text.replace("coupon = 0.03", "coupon = 0.9");
+        assert_ne!(text, larger);
+        for (text, draws) in [(text.clone(), false), (larger, true)] {
+            let scenario = crate::scenario::parse("stressed.toml", &text, "stressed").unwrap();
+            let plan = Plan::new(&scenario);
+            let mut quick = Scratch::new(&plan);
+            let mut full = Scratch::new(&plan);
+            full.quiet = QuietStart::default();
+            assert_eq!(quick.baseline.undertaker_draw > 0.0, draws);
+            let (mut a, mut b) = (
+                Xoshiro256PlusPlus::seed_from_u64(5),
+                Xoshiro256PlusPlus::seed_from_u64(5),
+            );
+            let mut late = 0;
+            for _ in 0..20_000 {
+                simulate_path(&plan, &mut a, &mut quick);
+                simulate_path(&plan, &mut b, &mut full);
+                late +=
+                    usize::from(quick.defaults.iter().all(|d| d.period > 1) && !quick.defaults.is_empty());
+                // Debug prints each f64 exactly (shortest round trip, sign of zero).
+                assert_eq!(format!("{:?}", quick.outcome), format!("{:?}", full.outcome));
+            }
+            assert!(late > 1000, "{late} paths start after period 1");
         }
     }
 

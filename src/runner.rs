@@ -7,7 +7,9 @@
 //!
 //! **Generator.** Xoshiro256++ (`rand::rngs::Xoshiro256PlusPlus`, a named portable generator of
 //! `rand` 0.10). Block `b`'s 256-bit state is the outputs `4b+1 .. 4b+4` of SplitMix64 started
-//! at `seed` (Steele, Lea & Flood 2014), little-endian. Normals are `rand_distr::StandardNormal`
+//! at `seed` (Steele, Lea & Flood 2014), little-endian. Within a path the draws follow the order
+//! of [`crate::path`] (a defaulting firm's recovery rate from its own generator keyed by the
+//! path key and the firm's index). Normals are `rand_distr::StandardNormal`
 //! (ziggurat), chi-square and Beta are `rand_distr`'s; their versions are recorded in every
 //! run's manifest because a new `rand_distr` may change values.
 
@@ -19,7 +21,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::importance::{Tilt, TiltState};
-use crate::path::{PathOutcome, Scratch, simulate_path};
+use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, simulate_path, splitmix64_mix};
 use crate::plan::Plan;
 use crate::stats::weighted::{WeightSums, WeightedColumn, probability_of};
 use crate::stats::{Distribution, Proportion, mean_and_se};
@@ -31,18 +33,8 @@ pub const BLOCK_PATHS: u64 = 4096;
 pub type PathRng = Xoshiro256PlusPlus;
 
 /// Name of the generator, for manifests.
-pub const GENERATOR: &str =
-    "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4";
-
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The SplitMix64 output function.
-#[inline]
-fn splitmix64_mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub const GENERATOR: &str = "Xoshiro256PlusPlus per block of 4096 paths, state = SplitMix64(seed) outputs 4b+1..4b+4; \
+     recovery rate of firm i from Xoshiro256PlusPlus::seed_from_u64(SplitMix64(path key) output i+1), path key one u64 per path";
 
 /// The generator of block `block` for `seed` (see the module docs).
 pub fn block_rng(seed: u64, block: u64) -> PathRng {
@@ -472,9 +464,9 @@ impl Simulation {
         }
     }
 
-    /// Summary statistics of column `c` over all paths. Sorts that column's stored values in
-    /// place (plain runs), so take any joint quantity of several columns (by row) before.
-    /// Weighted by the likelihood ratios under importance sampling.
+    /// Summary statistics of column `c` over all paths. Permutes that column's stored values in
+    /// place, so take any joint quantity of several columns (by row) before. Weighted by the
+    /// likelihood ratios under importance sampling.
     pub fn distribution(&mut self, c: usize) -> Distribution {
         let baseline = self.baseline[c];
         let (columns, weights) = (&mut self.columns, &self.weights);
@@ -550,6 +542,21 @@ impl Simulation {
         }
     }
 
+    /// [`Simulation::distribution`] of every column `c` with `wanted(c)`, at index `c` (`None`
+    /// for the others). The columns are independent, so they are summarised in parallel, on
+    /// the run's number of threads; each result is the one `distribution(c)` gives.
+    pub fn distributions(&mut self, wanted: impl Fn(usize) -> bool + Sync) -> Vec<Option<Distribution>> {
+        let (baseline, count) = (&self.baseline, self.baseline_count);
+        let (columns, weights) = (&mut self.columns, self.weights.as_ref());
+        in_pool(self.threads, || {
+            columns
+                .par_iter_mut()
+                .enumerate()
+                .map(|(c, col)| wanted(c).then(|| distribution_of(weights, col, baseline[c], count)))
+                .collect()
+        })
+    }
+
     /// Number of paths whose value in column `c` satisfies `pred`.
     pub fn count(&self, c: usize, pred: impl Fn(f64) -> bool) -> u64 {
         let stored = self.columns[c].iter().filter(|&&x| pred(x)).count() as u64;
@@ -582,6 +589,15 @@ fn distribution_of(weights: Option<&Weights>, values: &mut [f64], baseline: f64,
         }
         .distribution(),
         None => Distribution::with_baseline(values, baseline, count),
+    }
+}
+
+/// Runs `f` on a pool of `threads` threads (0: every core), so that its rayon calls use that
+/// many; runs it on the calling thread if no pool can be started.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
     }
 }
 
@@ -661,6 +677,18 @@ fn run_block(
         let baseline = simulate_path(plan, &mut rng, scratch);
         sink(index, scratch, baseline);
     }
+}
+
+/// Regroups each block's list of parts (one per column, or per period: `items` of them) into
+/// each item's list of parts, in block order.
+fn by_item(items: usize, per_block: Vec<Vec<Vec<f64>>>) -> Vec<Vec<Vec<f64>>> {
+    let mut out: Vec<Vec<Vec<f64>>> = (0..items).map(|_| Vec::with_capacity(per_block.len())).collect();
+    for parts in per_block {
+        for (o, p) in out.iter_mut().zip(parts) {
+            o.push(p);
+        }
+    }
+    out
 }
 
 fn block_count(paths: u64) -> u64 {
@@ -759,30 +787,37 @@ pub fn simulate_blocks_tilted(
             .clone()
             .into_par_iter()
             .map_init(
-                || match tilt {
-                    Some(t) => Scratch::new(plan).with_tilt(TiltState::new(t.clone(), false)),
-                    None => Scratch::new(plan),
+                || {
+                    let scratch = match tilt {
+                        Some(t) => Scratch::new(plan).with_tilt(TiltState::new(t.clone(), false)),
+                        None => Scratch::new(plan),
+                    };
+                    // Buffers, and the number of paths the thread's last block stored.
+                    (scratch, 0usize)
                 },
-                |scratch, b| {
+                |(scratch, last_stored), b| {
                     if progress.cancelled() {
                         return None;
                     }
                     let first = b * BLOCK_PATHS;
                     let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
                     let keep = if first < sampled { len } else { 0 };
+                    // Room for about as many stored paths as the last block had, so that the
+                    // columns rarely grow path by path; trimmed to size after the block.
+                    let room = *last_stored + *last_stored / 4 + 16;
                     let mut block = Block {
                         weights: tilt.map(|_| Weights {
                             baseline: vec![WeightSums::default()],
                             coverage_below_one: vec![WeightSums::default(); plan.periods],
                             ..Weights::default()
                         }),
-                        stored: Vec::new(),
-                        columns: vec![Vec::new(); layout.len()],
+                        stored: Vec::with_capacity(room),
+                        columns: (0..layout.len()).map(|_| Vec::with_capacity(room)).collect(),
                         baseline_count: 0,
                         coverage_below_one: vec![0; plan.periods],
                         coverage: vec![vec![0.0; keep]; plan.periods],
                     };
-                    run_block(plan, seed, b, paths, scratch, |index, s, baseline| {
+                    run_block(plan, seed, b, paths, &mut *scratch, |index, s, baseline| {
                         let row = (index - first) as usize;
                         if keep > 0 {
                             for (k, c) in s.outcome.coverage.iter().enumerate() {
@@ -804,6 +839,9 @@ pub fn simulate_blocks_tilted(
                             }
                         }
                     });
+                    *last_stored = block.stored.len();
+                    block.stored.shrink_to_fit();
+                    block.columns.iter_mut().for_each(Vec::shrink_to_fit);
                     progress.advance(len as u64);
                     Some(block)
                 },
@@ -834,26 +872,46 @@ pub fn simulate_blocks_tilted(
     for b in blocks.iter_mut() {
         stored.append(&mut b.stored);
     }
-    let coverage_sample = (0..plan.periods)
-        .map(|k| {
-            let mut v = Vec::with_capacity(sampled as usize);
-            for b in blocks.iter_mut() {
-                v.extend_from_slice(&b.coverage[k]);
-                b.coverage[k] = Vec::new();
-            }
-            v
-        })
-        .collect();
     let weights = tilt.map(|_| merge_weights(&mut blocks, base.baseline(), plan.periods));
-    let mut columns = Vec::with_capacity(layout.len());
-    for c in 0..layout.len() {
-        let mut col = Vec::with_capacity(stored_count);
-        for b in blocks.iter_mut() {
-            col.extend_from_slice(&b.columns[c]);
-            b.columns[c] = Vec::new();
+    // Each column (and each period's coverage sample) is the concatenation of its blocks' parts:
+    // independent, so concatenated in parallel, each part freed once copied.
+    let concat = |parts: Vec<Vec<f64>>, len: usize| {
+        let mut out = Vec::with_capacity(len);
+        for p in parts {
+            out.extend_from_slice(&p);
         }
-        columns.push(col);
-    }
+        out
+    };
+    let coverage_parts = by_item(
+        plan.periods,
+        blocks
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.coverage))
+            .collect(),
+    );
+    let column_parts = by_item(
+        layout.len(),
+        blocks
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.columns))
+            .collect(),
+    );
+    let (coverage_sample, columns): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pool.install(|| {
+        rayon::join(
+            || {
+                coverage_parts
+                    .into_par_iter()
+                    .map(|p| concat(p, sampled as usize))
+                    .collect()
+            },
+            || {
+                column_parts
+                    .into_par_iter()
+                    .map(|p| concat(p, stored_count))
+                    .collect()
+            },
+        )
+    });
     Ok(Simulation {
         paths,
         seed,

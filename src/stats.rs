@@ -1,8 +1,17 @@
 //! Statistics of Monte Carlo samples.
 //!
 //! A pure module: no I/O, no randomness, no threads. Every function is deterministic — the same
-//! input gives bit-identical output — because [`Distribution::from_samples`] sorts its input
-//! first and every sum is taken in a fixed order.
+//! input gives bit-identical output — because the order statistics are found by a deterministic
+//! sort or selection and every sum is taken in a fixed order.
+//!
+//! [`Distribution::with_baseline`] does not sort. It first moves the samples equal to the
+//! baseline value to the end and counts them as copies of it (one pass; most paths share a
+//! value), then puts in place only the order statistics it reports (`x(1)`, `x(n)`, each `VaR_q`
+//! and the ends of its interval, the first rank of the `ES` tail) by recursive selection
+//! ([`slice::select_nth_unstable_by`] at the wanted rank nearest the middle, then on each side):
+//! a few linear passes instead of `n log2(n)` comparisons. Each selected rank splits the slice
+//! into the smaller and the larger samples, so a tail's samples are the slice from its first rank
+//! on, and sums over them do not need their order.
 //!
 //! Definitions (fixed; the tests and the reports rely on them). With `n` sorted samples
 //! `x(1) <= ... <= x(n)`:
@@ -68,15 +77,18 @@ impl Distribution {
     /// Never panics. With no samples every number is 0 and `n = 0` (the quantile levels are
     /// still listed).
     pub fn from_samples(samples: &mut [f64]) -> Distribution {
-        Distribution::with_baseline(samples, 0.0, 0)
+        samples.sort_unstable_by(f64::total_cmp);
+        Distribution::from_sorted(samples)
     }
 
     /// Summarises `samples` together with `count` more samples all equal to `baseline` (the
-    /// paths on which nothing happened share one outcome, which is stored once). Sorts
-    /// `samples` in place. Equal to [`Distribution::from_samples`] of the concatenation.
+    /// paths on which nothing happened share one outcome, which is stored once). Permutes
+    /// `samples` in place, selecting only the order statistics it reports (module docs). Equal to
+    /// [`Distribution::from_samples`] of the concatenation, except that the sums (mean, standard
+    /// deviation, `ES`) are taken in another order and may differ in the last bits.
     pub fn with_baseline(samples: &mut [f64], baseline: f64, count: u64) -> Distribution {
-        samples.sort_unstable_by(f64::total_cmp);
-        Distribution::from_runs(&Runs::new(samples, baseline, count))
+        let n = samples.len() as u64 + count;
+        Distribution::from_runs(&Runs::folded(samples, baseline, count, &summary_ranks(n)))
     }
 
     /// Summarises samples that are already sorted ascending (as [`f64::total_cmp`] sorts them).
@@ -204,6 +216,10 @@ pub fn var_es_with_baseline(sorted: &[f64], baseline: f64, count: u64, q: &str) 
 
 /// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
 /// their place: `x(1) <= ... <= x(n)`, `n = sorted.len() + count`. Ranks are 1-based.
+///
+/// Built by [`Runs::selected`], `sorted` is only ordered at the ranks asked for (and at the
+/// place of the copies): [`Runs::at`] is exact there, and the samples of ranks `lo..=n` are
+/// the slice's entries from `lo`'s place on whenever `lo` is one of those ranks.
 struct Runs<'a> {
     sorted: &'a [f64],
     value: f64,
@@ -222,6 +238,62 @@ impl<'a> Runs<'a> {
         };
         Runs {
             sorted,
+            value,
+            count,
+            split,
+        }
+    }
+
+    /// [`Runs::selected`] after moving the entries of `samples` equal to `value` (or, with no
+    /// copies, to the first entry) to its end and counting them as copies: a Monte Carlo output
+    /// often takes one value on most paths, and then only the others need selecting.
+    fn folded(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
+        let value = match samples.first() {
+            Some(&first) if count == 0 => first,
+            _ => value,
+        };
+        // Entries `..kept` differ from `value` and `kept..i` equal it (`total_cmp` equality is
+        // bit equality), so swapping unconditionally keeps that: no branch to mispredict.
+        let mut kept = 0;
+        for i in 0..samples.len() {
+            samples.swap(kept, i);
+            kept += usize::from(samples[kept].to_bits() != value.to_bits());
+        }
+        let copies = (samples.len() - kept) as u64;
+        Runs::selected(&mut samples[..kept], value, count + copies, ranks)
+    }
+
+    /// The sample `samples` plus `count` copies of `value`, with the order statistics of the
+    /// (1-based) `ranks` put in place by selection (see the module docs).
+    fn selected(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
+        let split = if count == 0 {
+            samples.len()
+        } else {
+            samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
+        };
+        // Rank k is the entry of place k - 1 below the copies, a copy, or place k - 1 - count.
+        let mut places: Vec<usize> = ranks
+            .iter()
+            .filter_map(|&k| {
+                let i = k.checked_sub(1)?;
+                if i < split as u64 {
+                    Some(i as usize)
+                } else if i < split as u64 + count {
+                    None
+                } else {
+                    usize::try_from(i - count).ok().filter(|&p| p < samples.len())
+                }
+            })
+            .collect();
+        if count > 0 && split < samples.len() {
+            // The copies' place: every entry before it is below `value`, none after it.
+            places.push(split);
+        }
+        places.sort_unstable();
+        places.dedup();
+        select_places(samples, &places, 0);
+        Runs {
+            sorted: samples,
             value,
             count,
             split,
@@ -406,6 +478,59 @@ impl<'a> Runs<'a> {
         let std = variance.sqrt() * pow2(exponent);
         if halve { std * 2.0 } else { std }
     }
+}
+
+/// The (1-based) ranks a [`Distribution`] of `n` samples reads: `1` and `n`, every reported
+/// `VaR_q` and the ends of its interval, and the first rank `n - m + 1` of the `ES` tail.
+fn summary_ranks(n: u64) -> Vec<u64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut ranks = vec![1, n];
+    for q in QUANTILE_LEVELS {
+        let (num, den) = parse_unit_decimal(q);
+        let (lo, hi) = order_statistic_ci(n, num as f64 / den as f64, Z_95);
+        ranks.extend([ceil_fraction_of(q, n).clamp(1, n), lo, hi]);
+    }
+    ranks.push(n - ceil_complement_of(ES_LEVEL, n).clamp(1, n) + 1);
+    ranks
+}
+
+/// Puts into `v` (the entries from place `offset` of a larger slice) the entry each of `places`
+/// (ascending, distinct, within `v`) would hold if sorted by [`f64::total_cmp`], with smaller
+/// entries before each and larger after: select the wanted place nearest the middle of `v`,
+/// then recurse on each side. The wanted ranks cluster in the upper tail, so the first selection
+/// leaves them in a small slice (and the minimum alone in the other, a linear scan).
+fn select_places(v: &mut [f64], places: &[usize], offset: usize) {
+    if places.is_empty() {
+        return;
+    }
+    let middle = offset + v.len() / 2;
+    let after = places.partition_point(|&p| p < middle).min(places.len() - 1);
+    let mid = if after > 0 && middle - places[after - 1] < places[after].abs_diff(middle) {
+        after - 1
+    } else {
+        after
+    };
+    let place = places[mid];
+    let (below, _, above) = v.select_nth_unstable_by(place - offset, f64::total_cmp);
+    select_places(below, &places[..mid], offset);
+    select_places(above, &places[mid + 1..], place + 1);
+}
+
+/// `VaR_q = x(max(1, ceil(q n)))` of `samples` for each level of `levels`, by selection
+/// (permutes `samples`; see the module docs); 0 when empty.
+///
+/// # Panics
+/// If a level is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
+pub fn quantiles_by_selection(samples: &mut [f64], levels: &[&str]) -> Vec<f64> {
+    let n = samples.len() as u64;
+    let ranks: Vec<u64> = levels
+        .iter()
+        .map(|q| ceil_fraction_of(q, n).clamp(1, n.max(1)))
+        .collect();
+    let runs = Runs::folded(samples, 0.0, 0, &ranks);
+    levels.iter().map(|q| runs.quantile(q)).collect()
 }
 
 /// Mean and its standard error `std / sqrt(n)` of `samples` together with `count` copies of
@@ -702,6 +827,47 @@ mod tests {
         // Only copies: a constant distribution.
         let d = Distribution::with_baseline(&mut [], 7.0, 10);
         assert_eq!((d.mean, d.std, d.es_99, d.quantiles[5].1), (7.0, 0.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn selection_gives_the_order_statistics_of_a_full_sort() {
+        // Sizes around the tail ranks, many ties, the copies anywhere: every order statistic
+        // equals the sorted one, the sums agree to rounding.
+        for n in [1usize, 2, 3, 7, 10, 99, 100, 101, 1000, 4097] {
+            for (baseline, count) in [(0.0, 0u64), (3.0, 1), (-1.0, 50), (3.5, 5000), (9.0, 7)] {
+                let stored: Vec<f64> = (0..n).map(|i| ((i * 7919) % 13) as f64 * 0.5).collect();
+                let mut all = stored.clone();
+                all.extend(std::iter::repeat_n(baseline, count as usize));
+                let whole = Distribution::from_samples(&mut all);
+                let mut part = stored.clone();
+                let d = Distribution::with_baseline(&mut part, baseline, count);
+                let case = format!("n {n}, baseline {baseline} x {count}");
+                assert_eq!(d.quantiles, whole.quantiles, "{case}");
+                assert_eq!(d.quantiles_ci, whole.quantiles_ci, "{case}");
+                assert_eq!((d.n, d.min, d.max), (whole.n, whole.min, whole.max), "{case}");
+                assert_close(d.mean, whole.mean, 1e-14);
+                assert_close(d.std, whole.std, 1e-12);
+                assert_close(d.es_99, whole.es_99, 1e-14);
+                assert_close(d.es_99_se, whole.es_99_se, 1e-12);
+                // A permutation of the input.
+                let mut a = part.clone();
+                let mut b = stored.clone();
+                a.sort_unstable_by(f64::total_cmp);
+                b.sort_unstable_by(f64::total_cmp);
+                assert_eq!(a, b, "{case}");
+            }
+        }
+        let mut s = scrambled_one_to(1000);
+        let levels = ["0.05", "0.25", "0.5", "0.75", "0.95"];
+        let sorted = {
+            let mut v = s.clone();
+            v.sort_unstable_by(f64::total_cmp);
+            v
+        };
+        let expect: Vec<f64> = levels.iter().map(|q| quantile_sorted(&sorted, q)).collect();
+        assert_eq!(quantiles_by_selection(&mut s, &levels), expect);
+        assert_eq!(expect, vec![50.0, 250.0, 500.0, 750.0, 950.0]);
+        assert_eq!(quantiles_by_selection(&mut [], &levels), vec![0.0; 5]);
     }
 
     #[test]

@@ -127,6 +127,15 @@ impl<A: Amount> Notes<A> {
         }
     }
 
+    /// Copies `from` into `state` without allocating (same tranches), keeping `state`'s own
+    /// undertaker default.
+    pub fn resume(&self, state: &mut NotesState<A>, from: &NotesState<A>) {
+        state.balance.copy_from_slice(&from.balance);
+        state.interest_shortfall.copy_from_slice(&from.interest_shortfall);
+        state.cash = from.cash;
+        state.undertaker_drawn = from.undertaker_drawn;
+    }
+
     /// Resets `state` for a new path without allocating.
     pub fn restart(&self, state: &mut NotesState<A>, undertaker_defaulted_from: u32) {
         for (b, t) in state.balance.iter_mut().zip(&self.tranches) {

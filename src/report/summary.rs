@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::exposure::{PayerFigures, undertaker_obligation};
@@ -18,12 +19,13 @@ use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{
-    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Samples, Simulation, TrancheColumn, Weights,
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Samples, Simulation, TrancheColumn,
+    Weights, in_pool,
 };
 use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
-use crate::stats::{Distribution, Z_95, quantile_sorted};
+use crate::stats::{Distribution, Z_95, quantiles_by_selection};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,30 +140,33 @@ pub struct CoverageJson {
 /// The quantile levels of the per-period coverage bands.
 pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
 
-/// The band quantiles of each period's coverage sample (sorted in place when unweighted;
-/// weighted by `weights`, one per sampled path, under importance sampling).
+/// Per period, the coverage bands of the sample: by selection when unweighted (permuting each
+/// period's sample), from the weighted empirical distribution with `weights` (one per sampled
+/// path) under importance sampling; the periods in parallel on `threads` threads.
 fn coverage_bands(
     sample: &mut [Vec<f64>],
     weights: Option<&[f64]>,
+    threads: usize,
 ) -> Vec<BTreeMap<&'static str, Option<f64>>> {
-    sample
-        .iter_mut()
-        .map(|period| {
-            if weights.is_none() {
-                period.sort_unstable_by(f64::total_cmp);
-            }
-            COVERAGE_BAND_LEVELS
-                .iter()
-                .map(|&q| {
-                    let v = match weights {
-                        Some(w) => weighted_quantile_at(period, w, q),
-                        None => quantile_sorted(period, q),
-                    };
-                    (q, (v.is_finite() && !period.is_empty()).then_some(v))
-                })
-                .collect()
-        })
-        .collect()
+    in_pool(threads, || {
+        sample
+            .par_iter_mut()
+            .map(|period| {
+                let values: Vec<f64> = match weights {
+                    Some(w) => COVERAGE_BAND_LEVELS
+                        .iter()
+                        .map(|&q| weighted_quantile_at(period, w, q))
+                        .collect(),
+                    None => quantiles_by_selection(period, &COVERAGE_BAND_LEVELS),
+                };
+                COVERAGE_BAND_LEVELS
+                    .iter()
+                    .zip(values)
+                    .map(|(&q, v)| (q, (v.is_finite() && !period.is_empty()).then_some(v)))
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 /// One tranche.
@@ -365,22 +370,82 @@ pub struct Summary {
     pub threads: usize,
 }
 
+/// Tranche `j`'s loss (interest shortfall plus principal loss) on each stored path, in path
+/// order, and on the baseline: a row-wise sum, so taken before the columns are permuted.
+fn tranche_loss(sim: &Simulation, j: usize) -> (Vec<f64>, f64) {
+    let (ci, cp) = (
+        sim.layout.tranche(j, TrancheColumn::InterestShortfall),
+        sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
+    );
+    let loss = sim.columns[ci]
+        .iter()
+        .zip(&sim.columns[cp])
+        .map(|(a, b)| a + b)
+        .collect();
+    (loss, sim.baseline[ci] + sim.baseline[cp])
+}
+
+/// The distributions of the columns [`Summary::new`] reports, computed up front and in parallel
+/// ([`Simulation::distributions`]); a column not listed in [`ColumnStats::new`] is summarised
+/// when asked for.
+struct ColumnStats(Vec<Option<Distribution>>);
+
+impl ColumnStats {
+    /// Summarises the reported columns of `sim`: the pool's, and each party's and tranche's.
+    fn new(sim: &mut Simulation, coverage: bool) -> Self {
+        let layout: Layout = sim.layout;
+        let mut wanted = vec![false; layout.len()];
+        let fixed = [
+            Column::PoolLoss,
+            Column::GrossDefaultLoss,
+            Column::Defaults,
+            Column::GuarantorShortfall,
+            Column::UndertakerDraw,
+        ];
+        for c in fixed {
+            wanted[layout.fixed(c)] = true;
+        }
+        wanted[layout.fixed(Column::MinCoverage)] = coverage;
+        for p in 0..layout.parties {
+            for c in [
+                PartyColumn::Payout,
+                PartyColumn::NetPayout,
+                PartyColumn::Shortfall,
+            ] {
+                wanted[layout.party(p, c)] = true;
+            }
+        }
+        for j in 0..layout.tranches {
+            for c in [TrancheColumn::InterestShortfall, TrancheColumn::PrincipalLoss] {
+                wanted[layout.tranche(j, c)] = true;
+            }
+        }
+        ColumnStats(sim.distributions(|c| wanted[c]))
+    }
+
+    /// Column `c`'s distribution as JSON.
+    fn json(&mut self, sim: &mut Simulation, c: usize) -> DistributionJson {
+        let d = self.0.get_mut(c).and_then(Option::take);
+        DistributionJson::from(&d.unwrap_or_else(|| sim.distribution(c)))
+    }
+}
+
 impl TrancheJson {
-    /// Tranche `j`'s figures; sorts its columns of `sim` in place.
-    fn new(t: &Tranche, j: usize, sim: &mut Simulation, deal: &Deal) -> Self {
+    /// Tranche `j`'s figures, from its row-wise loss ([`tranche_loss`]).
+    fn new(
+        t: &Tranche,
+        j: usize,
+        sim: &mut Simulation,
+        (mut loss, baseline_loss): (Vec<f64>, f64),
+        stats: &mut ColumnStats,
+        deal: &Deal,
+    ) -> Self {
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
         let (ci, cp) = (
             sim.layout.tranche(j, TrancheColumn::InterestShortfall),
             sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
         );
-        // The total loss needs both columns row by row, before they are sorted.
-        let mut loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
-        let baseline_loss = sim.baseline[ci] + sim.baseline[cp];
         let p_loss = sim.derived_probability(&loss, baseline_loss, |x| x > floor);
         let p_interest = sim.probability(ci, |x| x > floor);
         let loss = DistributionJson::from(&sim.derived_distribution(&mut loss, baseline_loss));
@@ -396,8 +461,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
-            principal_loss: DistributionJson::from(&sim.distribution(cp)),
+            interest_shortfall: stats.json(sim, ci),
+            principal_loss: stats.json(sim, cp),
             wal_years: weighted_average_life(
                 &principal_schedule(notional, &t.amortisation, deal.term_periods),
                 deal.periods_per_year,
@@ -420,12 +485,13 @@ fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
+/// The series and their points are independent and computed in parallel on the run's threads.
+fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]) -> Vec<ConvergenceJson> {
     let layout = sim.layout;
     let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
         metric,
         points: convergence_paths(sim.paths)
-            .into_iter()
+            .into_par_iter()
             .map(|n| {
                 let (estimate, se) = sim.prefix_mean_and_se(stored, baseline, n);
                 ConvergencePoint {
@@ -437,7 +503,7 @@ fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
             })
             .collect(),
     };
-    let mut out: Vec<ConvergenceJson> = [
+    let mut inputs: Vec<(String, &[f64], f64)> = [
         ("pool_loss.mean", Column::PoolLoss),
         ("gross_default_loss.mean", Column::GrossDefaultLoss),
         ("guarantor_shortfall.mean", Column::GuarantorShortfall),
@@ -445,26 +511,18 @@ fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
     .into_iter()
     .map(|(name, c)| {
         let c = layout.fixed(c);
-        series(name.to_owned(), &sim.columns[c], sim.baseline[c])
+        (name.to_owned(), sim.columns[c].as_slice(), sim.baseline[c])
     })
     .collect();
-    for (j, t) in scenario.tranches.iter().enumerate() {
-        let (ci, cp) = (
-            layout.tranche(j, TrancheColumn::InterestShortfall),
-            layout.tranche(j, TrancheColumn::PrincipalLoss),
-        );
-        let loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
-        out.push(series(
-            format!("tranches.{}.expected_loss", t.name),
-            &loss,
-            sim.baseline[ci] + sim.baseline[cp],
-        ));
+    for (t, (loss, baseline)) in scenario.tranches.iter().zip(losses) {
+        inputs.push((format!("tranches.{}.expected_loss", t.name), loss, *baseline));
     }
-    out
+    in_pool(sim.threads, || {
+        inputs
+            .into_par_iter()
+            .map(|(metric, stored, baseline)| series(metric, stored, baseline))
+            .collect()
+    })
 }
 
 impl Summary {
@@ -507,47 +565,46 @@ impl Summary {
 }
 
 impl Summary {
-    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are sorted
-    /// in place for the quantiles).
+    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are
+    /// permuted in place for the quantiles, once the row-wise quantities are taken).
     pub fn new(scenario: &Scenario, mut sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
         let n = sim.paths;
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout;
 
-        let convergence = convergence(scenario, &sim);
-        let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
+        let losses: Vec<(Vec<f64>, f64)> = (0..scenario.tranches.len())
+            .map(|j| tranche_loss(&sim, j))
+            .collect();
+        let convergence = convergence(scenario, &sim, &losses);
         let periods = scenario.deal.term_periods as usize;
-        // The exposure view is not weighted yet: under importance sampling it is left out.
+        // The exposure view is not weighted yet: under importance sampling it is left out. The
+        // undertaker's obligation on a path is its draw plus tranche 1's loss, row by row: taken
+        // before the columns are permuted.
         let unweighted = sim.weights.is_none();
+        let undertaker_need = (unweighted && scenario.undertaker.is_some()).then(|| {
+            let draws = layout.fixed(Column::UndertakerDraw);
+            let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
+            let need: Vec<f64> = sim.columns[draws]
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])))
+                .collect();
+            (need, undertaker_obligation(sim.baseline[draws], senior_baseline))
+        });
+        let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
+        let mut stats = ColumnStats::new(&mut sim, has_coverage);
+        let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
-            // Its obligation needs the draw and tranche 1's loss row by row, before any sort.
-            let exposure = unweighted.then(|| {
-                let senior = (!scenario.tranches.is_empty()).then(|| {
-                    (
-                        layout.tranche(0, TrancheColumn::InterestShortfall),
-                        layout.tranche(0, TrancheColumn::PrincipalLoss),
-                    )
-                });
-                let senior_loss = |row: Option<usize>| {
-                    senior.map_or(0.0, |(ci, cp)| match row {
-                        Some(i) => sim.columns[ci][i] + sim.columns[cp][i],
-                        None => sim.baseline[ci] + sim.baseline[cp],
-                    })
-                };
-                let need: Vec<f64> = (0..sim.stored.len())
-                    .map(|i| undertaker_obligation(sim.columns[draws][i], senior_loss(Some(i))))
-                    .collect();
-                let need_baseline = undertaker_obligation(sim.baseline[draws], senior_loss(None));
-                let out = layout.fixed(Column::UndertakerCapOutPeriod);
+            let exposure = undertaker_need.as_ref().map(|(need, need_baseline)| {
                 PayerFigures::new(
                     sim.samples(draws),
                     Samples {
-                        stored: &need,
-                        baseline: need_baseline,
+                        stored: need,
+                        baseline: *need_baseline,
                         count: sim.baseline_count,
                     },
-                    sim.samples(out),
+                    sim.samples(layout.fixed(Column::UndertakerCapOutPeriod)),
                     periods,
                 )
             });
@@ -588,9 +645,9 @@ impl Summary {
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: DistributionJson::from(&sim.distribution(col(PartyColumn::Payout))),
-                    net_payout: DistributionJson::from(&sim.distribution(col(PartyColumn::NetPayout))),
-                    shortfall: DistributionJson::from(&sim.distribution(col(PartyColumn::Shortfall))),
+                    payout: stats.json(&mut sim, col(PartyColumn::Payout)),
+                    net_payout: stats.json(&mut sim, col(PartyColumn::NetPayout)),
+                    shortfall: stats.json(&mut sim, col(PartyColumn::Shortfall)),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -600,7 +657,7 @@ impl Summary {
             })
             .collect();
 
-        let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
+        let coupon_coverage = has_coverage.then(|| {
             let min = layout.fixed(Column::MinCoverage);
             let below = sim.probability(min, |x| x < COVERAGE_FLOOR);
             let per: Vec<(f64, f64)> = (0..sim.coverage_below_one.len())
@@ -611,9 +668,10 @@ impl Summary {
                 per_period_quantiles: coverage_bands(
                     &mut sim.coverage_sample,
                     sim.weights.as_ref().map(|w| w.coverage_sample.as_slice()),
+                    sim.threads,
                 ),
                 per_period_sample_paths: sample_paths,
-                min_ratio: DistributionJson::from(&sim.distribution(min)),
+                min_ratio: stats.json(&mut sim, min),
                 p_below_1: below.0,
                 p_below_1_se: below.1,
                 per_period_p_below_1: per.iter().map(|x| x.0).collect(),
@@ -625,11 +683,12 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .map(|(j, t)| TrancheJson::new(t, j, &mut sim, &scenario.deal))
+            .zip(losses)
+            .map(|((j, t), loss)| TrancheJson::new(t, j, &mut sim, loss, &mut stats, &scenario.deal))
             .collect();
 
-        let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));
-        let gross = DistributionJson::from(&sim.distribution(layout.fixed(Column::GrossDefaultLoss)));
+        let pool_loss = stats.json(&mut sim, layout.fixed(Column::PoolLoss));
+        let gross = stats.json(&mut sim, layout.fixed(Column::GrossDefaultLoss));
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
@@ -643,14 +702,12 @@ impl Summary {
             pool_loss,
             gross_default_loss_frac: gross.scaled(pool_notional),
             gross_default_loss: gross,
-            defaults: DistributionJson::from(&sim.distribution(layout.fixed(Column::Defaults))),
+            defaults: stats.json(&mut sim, layout.fixed(Column::Defaults)),
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: DistributionJson::from(
-                &sim.distribution(layout.fixed(Column::GuarantorShortfall)),
-            ),
-            undertaker_draw: DistributionJson::from(&sim.distribution(layout.fixed(Column::UndertakerDraw))),
+            guarantor_shortfall: stats.json(&mut sim, layout.fixed(Column::GuarantorShortfall)),
+            undertaker_draw: stats.json(&mut sim, layout.fixed(Column::UndertakerDraw)),
             undertaker,
             coupon_coverage,
             tranches,

@@ -65,7 +65,7 @@ def test_per_path_arrays_reproduce_the_summary(stressed):
     s, p = stressed.summary, stressed.paths
     assert all(a.dtype == np.float64 and a.shape == (PATHS,) for a in p.values())
     n_parties = sum(1 for _ in s["guarantors"])
-    assert len(p) == 11 + 5 * n_parties + 2 * len(s["tranches"])
+    assert len(p) == 12 + 6 * n_parties + 2 * len(s["tranches"])
 
     def check(dist, values):
         # The summary sums with compensation; numpy's pairwise sum agrees to a few ulps of the
@@ -85,6 +85,10 @@ def test_per_path_arrays_reproduce_the_summary(stressed):
         check(g["payout"], p[f"party{k}.payout"])
         check(g["shortfall"], p[f"party{k}.shortfall"])
         assert g["p_cap_exhausted"] == p[f"party{k}.cap_exhausted"].mean()
+        # The exposure view's timing: the share of paths whose cap first bound in period t.
+        out = p[f"party{k}.cap_out_period"]
+        for t, share in enumerate(g["exposure"]["p_cap_exhausted_in_period"], start=1):
+            assert share == pytest.approx(np.count_nonzero(out == t) / PATHS, abs=1e-15), (k, t)
     for j, t in enumerate(s["tranches"]):
         check(t["principal_loss"], p[f"tranche{j}.principal_loss"])
         check(t["interest_shortfall"], p[f"tranche{j}.interest_shortfall"])

@@ -1,0 +1,39 @@
+//! Simulation and statistics only (no charts, no memo, no files), for profilers:
+//! `cargo build --release --example profile`, then e.g.
+//! `valgrind --tool=callgrind target/release/examples/profile scenarios/bench/peer-pool.toml 200000 1`.
+//! Prints the paths and the seconds taken.
+
+use std::time::Instant;
+
+use ipabs::plan::Plan;
+use ipabs::report::summary::Summary;
+use ipabs::runner;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(path) = args.get(1) else {
+        eprintln!("usage: profile SCENARIO [PATHS] [THREADS]");
+        std::process::exit(2);
+    };
+    let paths: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let threads: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let scenario = match ipabs::scenario::load(path.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let plan = Plan::new(&scenario);
+    let start = Instant::now();
+    let sim =
+        runner::simulate(&plan, paths, scenario.simulation.seed, threads, &runner::Silent).expect("a run");
+    let simulated = start.elapsed().as_secs_f64();
+    let summary = Summary::new(&scenario, sim, String::new(), 0.0);
+    let total = start.elapsed().as_secs_f64();
+    println!(
+        "{paths} paths: simulate {simulated:.3} s, with statistics {total:.3} s, {:.2} M paths/s; pool loss mean {:e}",
+        paths as f64 / total / 1e6,
+        summary.pool_loss.mean
+    );
+}
