@@ -212,7 +212,7 @@ impl Layout {
     }
 
     /// Calls `f(column, value)` for every column of outcome `o`.
-    fn for_each_value(&self, o: &PathOutcome, mut f: impl FnMut(usize, f64)) {
+    pub(crate) fn for_each_value(&self, o: &PathOutcome, mut f: impl FnMut(usize, f64)) {
         let fixed = [
             o.pool_loss,
             o.gross_default_loss,
@@ -638,7 +638,7 @@ struct Block {
 
 /// Simulates the paths of block `block` in order, handing each path's index, buffers and
 /// whether it is a baseline path to `sink`.
-fn run_block(
+pub(crate) fn run_block(
     plan: &Plan,
     seed: u64,
     block: u64,
@@ -655,7 +655,7 @@ fn run_block(
     }
 }
 
-fn block_count(paths: u64) -> u64 {
+pub(crate) fn block_count(paths: u64) -> u64 {
     paths.div_ceil(BLOCK_PATHS)
 }
 

@@ -17,8 +17,9 @@ use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Scenario, Tranche};
 use crate::money::Amount;
 use crate::runner::{
-    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, PartyColumn, Simulation, TrancheColumn, Weights,
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Simulation, TrancheColumn, Weights,
 };
+use crate::stats::histogram::{Bounded, Event};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
 use crate::stats::{Distribution, Z_95, quantile_sorted};
@@ -39,6 +40,13 @@ pub struct DistributionJson {
     pub quantiles_ci: BTreeMap<&'static str, [f64; 2]>,
     pub min: f64,
     pub max: f64,
+    /// Streamed runs only: `|VaR_q - exact VaR_q| <=` this bound, per level (see
+    /// [`crate::stats::histogram`]); absent for stored runs, whose quantiles are exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantiles_error_bound: Option<BTreeMap<&'static str, f64>>,
+    /// Streamed runs only: `|ES_0.99 - exact ES_0.99| <=` this bound.
+    #[serde(rename = "es_0.99_error_bound", skip_serializing_if = "Option::is_none")]
+    pub es_99_error_bound: Option<f64>,
 }
 
 impl DistributionJson {
@@ -59,6 +67,11 @@ impl DistributionJson {
                 .collect(),
             min: s(self.min),
             max: s(self.max),
+            quantiles_error_bound: self
+                .quantiles_error_bound
+                .as_ref()
+                .map(|b| b.iter().map(|(k, v)| (*k, s(*v))).collect()),
+            es_99_error_bound: self.es_99_error_bound.map(s),
         }
     }
 }
@@ -75,7 +88,111 @@ impl From<&Distribution> for DistributionJson {
             quantiles_ci: d.quantiles_ci.iter().map(|&(q, lo, hi)| (q, [lo, hi])).collect(),
             min: d.min,
             max: d.max,
+            quantiles_error_bound: None,
+            es_99_error_bound: None,
         }
+    }
+}
+
+impl From<Bounded> for DistributionJson {
+    /// A distribution answered from bins, with its error bounds.
+    fn from(b: Bounded) -> Self {
+        let mut json = DistributionJson::from(&b.distribution);
+        json.quantiles_error_bound = Some(b.quantile_bounds.into_iter().collect());
+        json.es_99_error_bound = Some(b.es_bound);
+        json
+    }
+}
+
+/// What a summary is built from: the stored per-path columns of a [`Simulation`], or the
+/// accumulators of a streamed run ([`crate::streaming::StreamedRun`]). Column `c` is a column of
+/// [`Outcomes::layout`]; `layout.len() + j` is tranche `j`'s loss (interest shortfall plus
+/// principal loss, path by path).
+pub trait Outcomes {
+    fn paths(&self) -> u64;
+    fn seed(&self) -> u64;
+    fn threads(&self) -> usize;
+    fn layout(&self) -> Layout;
+    /// Column `c`'s distribution (stored runs may sort the column in place).
+    fn distribution_json(&mut self, c: usize) -> DistributionJson;
+    /// `(p, se)` of `event` on column `c`.
+    fn event_probability(&self, c: usize, event: Event) -> (f64, f64);
+    /// Mean and standard error of column `c` over the first `n` paths, `n` one of
+    /// [`convergence_paths`].
+    fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64);
+    /// Number of periods of the coverage counts.
+    fn periods(&self) -> usize;
+    /// `(p, se)` that period `k`'s coverage is below 1.
+    fn period_probability(&self, k: usize) -> (f64, f64);
+    /// The per-period coverage bands and the number of sampled paths.
+    fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64);
+    /// The likelihood-ratio weights of an importance-sampled run.
+    fn weights(&self) -> Option<&Weights>;
+}
+
+impl Simulation {
+    /// Tranche `j`'s loss, row by row over the stored paths, and its baseline value.
+    fn tranche_loss(&self, j: usize) -> (Vec<f64>, f64) {
+        let ci = self.layout.tranche(j, TrancheColumn::InterestShortfall);
+        let cp = self.layout.tranche(j, TrancheColumn::PrincipalLoss);
+        let loss = self.columns[ci].iter().zip(&self.columns[cp]).map(|(a, b)| a + b).collect();
+        (loss, self.baseline[ci] + self.baseline[cp])
+    }
+}
+
+impl Outcomes for Simulation {
+    fn paths(&self) -> u64 {
+        self.paths
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn threads(&self) -> usize {
+        self.threads
+    }
+    fn layout(&self) -> Layout {
+        self.layout
+    }
+    fn distribution_json(&mut self, c: usize) -> DistributionJson {
+        match c.checked_sub(self.layout.len()) {
+            Some(j) => {
+                let (mut loss, baseline) = self.tranche_loss(j);
+                DistributionJson::from(&self.derived_distribution(&mut loss, baseline))
+            }
+            None => DistributionJson::from(&self.distribution(c)),
+        }
+    }
+    fn event_probability(&self, c: usize, event: Event) -> (f64, f64) {
+        match c.checked_sub(self.layout.len()) {
+            Some(j) => {
+                let (loss, baseline) = self.tranche_loss(j);
+                self.derived_probability(&loss, baseline, |x| event.holds(x))
+            }
+            None => self.probability(c, |x| event.holds(x)),
+        }
+    }
+    fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64) {
+        match c.checked_sub(self.layout.len()) {
+            Some(j) => {
+                let (loss, baseline) = self.tranche_loss(j);
+                self.prefix_mean_and_se(&loss, baseline, n)
+            }
+            None => self.prefix_mean_and_se(&self.columns[c], self.baseline[c], n),
+        }
+    }
+    fn periods(&self) -> usize {
+        self.coverage_below_one.len()
+    }
+    fn period_probability(&self, k: usize) -> (f64, f64) {
+        self.coverage_probability(k)
+    }
+    fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64) {
+        let sample_paths = self.coverage_sample.first().map_or(0, |v| v.len() as u64);
+        let weights = self.weights.as_ref().map(|w| w.coverage_sample.as_slice());
+        (coverage_bands(&mut self.coverage_sample, weights), sample_paths)
+    }
+    fn weights(&self) -> Option<&Weights> {
+        self.weights.as_ref()
     }
 }
 
@@ -130,7 +247,7 @@ pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.9
 
 /// The band quantiles of each period's coverage sample (sorted in place when unweighted;
 /// weighted by `weights`, one per sampled path, under importance sampling).
-fn coverage_bands(
+pub(crate) fn coverage_bands(
     sample: &mut [Vec<f64>],
     weights: Option<&[f64]>,
 ) -> Vec<BTreeMap<&'static str, Option<f64>>> {
@@ -286,6 +403,27 @@ impl ImportanceJson {
     }
 }
 
+/// How a streamed run (`ipabs run --streaming`, or a run too large to store) summarised its
+/// paths: every column folded into a [`crate::stats::histogram::ColumnAccumulator`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamingJson {
+    /// `requested` (`--streaming`) or `memory` (the per-path outputs would not fit).
+    pub reason: &'static str,
+    /// Bins per binade `[2^e, 2^(e+1))`.
+    pub bins_per_binade: u64,
+    /// The largest relative width of a bin: every quantile is within half of it, relatively,
+    /// of the exact order statistic (`quantiles_error_bound` of each distribution gives the
+    /// bound of each quantile).
+    pub relative_bin_width: f64,
+    /// Values below this in magnitude share one bin (absolute error at most this).
+    pub central_bin_half_width: f64,
+    /// Non-empty bins over all columns (the memory the histograms used, in counts).
+    pub bins_used: u64,
+    /// The estimate of the per-path storage a stored run would have needed, MiB.
+    pub stored_memory_needed_mib: u64,
+    pub note: &'static str,
+}
+
 /// How the numbers were produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Manifest {
@@ -347,30 +485,30 @@ pub struct Summary {
     pub precision_target: Option<PrecisionTargetJson>,
     /// How the paths were importance sampled; `null` for plain Monte Carlo.
     pub importance_sampling: Option<ImportanceJson>,
+    /// Streamed runs only (absent otherwise): how the statistics were accumulated without
+    /// per-path storage, and their error bounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamingJson>,
     pub manifest: Manifest,
     pub elapsed_s: f64,
     pub threads: usize,
 }
 
 impl TrancheJson {
-    /// Tranche `j`'s figures; sorts its columns of `sim` in place.
-    fn new(t: &Tranche, j: usize, sim: &mut Simulation) -> Self {
+    /// Tranche `j`'s figures; a stored run's columns are sorted in place (the loss, which needs
+    /// both columns row by row, is taken first).
+    fn new(t: &Tranche, j: usize, sim: &mut impl Outcomes) -> Self {
         let notional = f64::from_decimal(t.notional);
         let floor = 1e-9 * notional;
-        let (ci, cp) = (
-            sim.layout.tranche(j, TrancheColumn::InterestShortfall),
-            sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
+        let layout = sim.layout();
+        let (ci, cp, cl) = (
+            layout.tranche(j, TrancheColumn::InterestShortfall),
+            layout.tranche(j, TrancheColumn::PrincipalLoss),
+            layout.len() + j,
         );
-        // The total loss needs both columns row by row, before they are sorted.
-        let mut loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
-        let baseline_loss = sim.baseline[ci] + sim.baseline[cp];
-        let p_loss = sim.derived_probability(&loss, baseline_loss, |x| x > floor);
-        let p_interest = sim.probability(ci, |x| x > floor);
-        let loss = DistributionJson::from(&sim.derived_distribution(&mut loss, baseline_loss));
+        let p_loss = sim.event_probability(cl, Event::Above(floor));
+        let p_interest = sim.event_probability(ci, Event::Above(floor));
+        let loss = sim.distribution_json(cl);
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -383,14 +521,14 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: DistributionJson::from(&sim.distribution(ci)),
-            principal_loss: DistributionJson::from(&sim.distribution(cp)),
+            interest_shortfall: sim.distribution_json(ci),
+            principal_loss: sim.distribution_json(cp),
         }
     }
 }
 
 /// The path counts of a convergence series: `4096 * 2^k` below `paths`, then `paths`.
-fn convergence_paths(paths: u64) -> Vec<u64> {
+pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
     let mut out = Vec::new();
     let mut n = BLOCK_PATHS;
     while n < paths {
@@ -403,14 +541,14 @@ fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
-    let layout = sim.layout;
-    let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
+fn convergence(scenario: &Scenario, sim: &impl Outcomes) -> Vec<ConvergenceJson> {
+    let layout = sim.layout();
+    let series = |metric: String, c: usize| ConvergenceJson {
         metric,
-        points: convergence_paths(sim.paths)
+        points: convergence_paths(sim.paths())
             .into_iter()
             .map(|n| {
-                let (estimate, se) = sim.prefix_mean_and_se(stored, baseline, n);
+                let (estimate, se) = sim.prefix_estimate(c, n);
                 ConvergencePoint {
                     paths: n,
                     estimate,
@@ -426,28 +564,41 @@ fn convergence(scenario: &Scenario, sim: &Simulation) -> Vec<ConvergenceJson> {
         ("guarantor_shortfall.mean", Column::GuarantorShortfall),
     ]
     .into_iter()
-    .map(|(name, c)| {
-        let c = layout.fixed(c);
-        series(name.to_owned(), &sim.columns[c], sim.baseline[c])
-    })
+    .map(|(name, c)| series(name.to_owned(), layout.fixed(c)))
     .collect();
     for (j, t) in scenario.tranches.iter().enumerate() {
-        let (ci, cp) = (
-            layout.tranche(j, TrancheColumn::InterestShortfall),
-            layout.tranche(j, TrancheColumn::PrincipalLoss),
-        );
-        let loss: Vec<f64> = sim.columns[ci]
-            .iter()
-            .zip(&sim.columns[cp])
-            .map(|(a, b)| a + b)
-            .collect();
-        out.push(series(
-            format!("tranches.{}.expected_loss", t.name),
-            &loss,
-            sim.baseline[ci] + sim.baseline[cp],
-        ));
+        out.push(series(format!("tranches.{}.expected_loss", t.name), layout.len() + j));
     }
     out
+}
+
+/// The events whose probabilities the summary reports, as `(column, event)` (columns as in
+/// [`Outcomes`]): a streamed run counts exactly these.
+pub fn reported_events(scenario: &Scenario, layout: Layout) -> Vec<(usize, Event)> {
+    let mut out = vec![(layout.fixed(Column::Defaults), Event::Above(0.0))];
+    if let Some(u) = &scenario.undertaker {
+        let draws = layout.fixed(Column::UndertakerDraw);
+        out.push((draws, Event::Above(0.0)));
+        if let Some(c) = u.cap.map(f64::from_decimal) {
+            out.push((draws, undertaker_exhausted(c)));
+        }
+    }
+    for p in 0..layout.parties {
+        out.push((layout.party(p, PartyColumn::CapExhausted), Event::Above(0.5)));
+        out.push((layout.party(p, PartyColumn::Payout), Event::Above(0.0)));
+    }
+    out.push((layout.fixed(Column::MinCoverage), Event::Below(COVERAGE_FLOOR)));
+    for (j, t) in scenario.tranches.iter().enumerate() {
+        let floor = Event::Above(1e-9 * f64::from_decimal(t.notional));
+        out.push((layout.len() + j, floor));
+        out.push((layout.tranche(j, TrancheColumn::InterestShortfall), floor));
+    }
+    out
+}
+
+/// The undertaker's draw reached its cap `c` (to `1e-12` relative).
+fn undertaker_exhausted(c: f64) -> Event {
+    Event::AtLeast(c * (1.0 - 1e-12))
 }
 
 impl Summary {
@@ -493,18 +644,23 @@ impl Summary {
     /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are sorted
     /// in place for the quantiles).
     pub fn new(scenario: &Scenario, mut sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
-        let n = sim.paths;
-        let pool_notional = f64::from_decimal(scenario.pool_notional());
-        let layout = sim.layout;
+        Summary::build(scenario, &mut sim, scenario_sha256, elapsed_s)
+    }
 
-        let convergence = convergence(scenario, &sim);
-        let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
+    /// Builds the summary of `sim` (stored columns or streamed accumulators) for `scenario`.
+    pub fn build(scenario: &Scenario, sim: &mut impl Outcomes, scenario_sha256: String, elapsed_s: f64) -> Summary {
+        let n = sim.paths();
+        let pool_notional = f64::from_decimal(scenario.pool_notional());
+        let layout = sim.layout();
+
+        let convergence = convergence(scenario, sim);
+        let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
             let cap = u.cap.map(f64::from_decimal);
-            let drawn = sim.probability(draws, |x| x > 0.0);
+            let drawn = sim.event_probability(draws, Event::Above(0.0));
             let exhausted = match cap {
-                Some(c) => sim.probability(draws, |x| x >= c * (1.0 - 1e-12)),
+                Some(c) => sim.event_probability(draws, undertaker_exhausted(c)),
                 None => (0.0, 0.0),
             };
             UndertakerJson {
@@ -522,16 +678,16 @@ impl Summary {
             .enumerate()
             .map(|(p, (tier, party))| {
                 let col = |c| layout.party(p, c);
-                let exhausted = sim.probability(col(PartyColumn::CapExhausted), |x| x > 0.5);
-                let called = sim.probability(col(PartyColumn::Payout), |x| x > 0.0);
+                let exhausted = sim.event_probability(col(PartyColumn::CapExhausted), Event::Above(0.5));
+                let called = sim.event_probability(col(PartyColumn::Payout), Event::Above(0.0));
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: DistributionJson::from(&sim.distribution(col(PartyColumn::Payout))),
-                    net_payout: DistributionJson::from(&sim.distribution(col(PartyColumn::NetPayout))),
-                    shortfall: DistributionJson::from(&sim.distribution(col(PartyColumn::Shortfall))),
+                    payout: sim.distribution_json(col(PartyColumn::Payout)),
+                    net_payout: sim.distribution_json(col(PartyColumn::NetPayout)),
+                    shortfall: sim.distribution_json(col(PartyColumn::Shortfall)),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -542,18 +698,13 @@ impl Summary {
 
         let coupon_coverage = scenario.tranches.first().filter(|t| t.coupon > 0.0).map(|_| {
             let min = layout.fixed(Column::MinCoverage);
-            let below = sim.probability(min, |x| x < COVERAGE_FLOOR);
-            let per: Vec<(f64, f64)> = (0..sim.coverage_below_one.len())
-                .map(|k| sim.coverage_probability(k))
-                .collect();
-            let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
+            let below = sim.event_probability(min, Event::Below(COVERAGE_FLOOR));
+            let per: Vec<(f64, f64)> = (0..sim.periods()).map(|k| sim.period_probability(k)).collect();
+            let (per_period_quantiles, per_period_sample_paths) = sim.coverage_bands();
             CoverageJson {
-                per_period_quantiles: coverage_bands(
-                    &mut sim.coverage_sample,
-                    sim.weights.as_ref().map(|w| w.coverage_sample.as_slice()),
-                ),
-                per_period_sample_paths: sample_paths,
-                min_ratio: DistributionJson::from(&sim.distribution(min)),
+                per_period_quantiles,
+                per_period_sample_paths,
+                min_ratio: sim.distribution_json(min),
                 p_below_1: below.0,
                 p_below_1_se: below.1,
                 per_period_p_below_1: per.iter().map(|x| x.0).collect(),
@@ -565,32 +716,30 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .map(|(j, t)| TrancheJson::new(t, j, &mut sim))
+            .map(|(j, t)| TrancheJson::new(t, j, sim))
             .collect();
 
-        let pool_loss = DistributionJson::from(&sim.distribution(layout.fixed(Column::PoolLoss)));
-        let gross = DistributionJson::from(&sim.distribution(layout.fixed(Column::GrossDefaultLoss)));
+        let pool_loss = sim.distribution_json(layout.fixed(Column::PoolLoss));
+        let gross = sim.distribution_json(layout.fixed(Column::GrossDefaultLoss));
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             currency: scenario.currency.clone(),
             paths: n,
-            seed: sim.seed,
+            seed: sim.seed(),
             pool_notional,
             notes_notional: f64::from_decimal(scenario.notes_notional()),
             pool_loss_frac: pool_loss.scaled(pool_notional),
             pool_loss,
             gross_default_loss_frac: gross.scaled(pool_notional),
             gross_default_loss: gross,
-            defaults: DistributionJson::from(&sim.distribution(layout.fixed(Column::Defaults))),
+            defaults: sim.distribution_json(layout.fixed(Column::Defaults)),
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: DistributionJson::from(
-                &sim.distribution(layout.fixed(Column::GuarantorShortfall)),
-            ),
-            undertaker_draw: DistributionJson::from(&sim.distribution(layout.fixed(Column::UndertakerDraw))),
+            guarantor_shortfall: sim.distribution_json(layout.fixed(Column::GuarantorShortfall)),
+            undertaker_draw: sim.distribution_json(layout.fixed(Column::UndertakerDraw)),
             undertaker,
             coupon_coverage,
             tranches,
@@ -621,11 +770,12 @@ impl Summary {
             },
             convergence,
             precision_target: None,
-            importance_sampling: sim.weights.as_ref().map(ImportanceJson::of_weights),
+            importance_sampling: sim.weights().map(ImportanceJson::of_weights),
+            streaming: None,
             manifest: Manifest {
                 ipabs_version: env!("CARGO_PKG_VERSION"),
                 scenario_sha256,
-                seed: sim.seed,
+                seed: sim.seed(),
                 paths: n,
                 generator: GENERATOR,
                 block_paths: BLOCK_PATHS,
@@ -633,7 +783,7 @@ impl Summary {
                 rand_distr_version: env!("IPABS_RAND_DISTR_VERSION"),
             },
             elapsed_s,
-            threads: sim.threads,
+            threads: sim.threads(),
         }
     }
 
