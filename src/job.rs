@@ -18,8 +18,8 @@ use crate::model::{ImportanceSpec, Scenario};
 use crate::plan::Plan;
 use crate::report::partial::{Partial, PartialError};
 use crate::report::summary::{PrecisionTargetJson, StreamingJson, Summary};
-use crate::stats::histogram;
 use crate::runner::{self, Layout, MergeError, Progress, RunError, Simulation, shard_blocks};
+use crate::stats::histogram;
 
 /// Why a run could not be done.
 #[derive(Debug, Error)]
@@ -237,8 +237,14 @@ pub fn run_streaming(
     let events = crate::report::summary::reported_events(scenario, layout);
     let start = Instant::now();
     progress.start(paths);
-    let mut streamed =
-        crate::streaming::simulate_streaming(&plan, paths, scenario.simulation.seed, threads, progress, &events)?;
+    let mut streamed = crate::streaming::simulate_streaming(
+        &plan,
+        paths,
+        scenario.simulation.seed,
+        threads,
+        progress,
+        &events,
+    )?;
     let mut summary = Summary::build(
         scenario,
         &mut streamed,

@@ -138,8 +138,10 @@ pub fn simulate_streaming(
             }
             let done = paths.min((start + i as u64 + 1) * BLOCK_PATHS);
             if checkpoints.contains(&done) {
-                run.prefix
-                    .push((done, run.columns.iter().map(ColumnAccumulator::mean_and_se).collect()));
+                run.prefix.push((
+                    done,
+                    run.columns.iter().map(ColumnAccumulator::mean_and_se).collect(),
+                ));
             }
         }
     }

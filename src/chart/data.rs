@@ -298,11 +298,17 @@ impl ChartData {
             .parties()
             .enumerate()
             .map(|(p, (_, party))| {
-                payout_binned(&binned(layout.party(p, PartyColumn::Payout)), party.cap.map(f64::from_decimal))
+                payout_binned(
+                    &binned(layout.party(p, PartyColumn::Payout)),
+                    party.cap.map(f64::from_decimal),
+                )
             })
             .collect();
         let undertaker = scenario.undertaker.as_ref().map(|u| {
-            payout_binned(&binned(layout.fixed(Column::UndertakerDraw)), u.cap.map(f64::from_decimal))
+            payout_binned(
+                &binned(layout.fixed(Column::UndertakerDraw)),
+                u.cap.map(f64::from_decimal),
+            )
         });
         let firms = scenario.firms.len();
         let mut default_counts = vec![0u64; firms + 1];

@@ -322,7 +322,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             bar.finish_and_clear();
         }
         let chart_data = ChartData::from_streamed(&scenario, &mut streamed);
-        return publish(&args.report, &rendering, &scenario, &summary, &chart_data, Vec::new(), &out_dir);
+        return publish(
+            &args.report,
+            &rendering,
+            &scenario,
+            &summary,
+            &chart_data,
+            Vec::new(),
+            &out_dir,
+        );
     }
     let file = args.scenario.display().to_string();
     let ran = job::run(&scenario, &file, &sha, args.threads, &console, |sim| {

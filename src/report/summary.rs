@@ -135,7 +135,11 @@ impl Simulation {
     fn tranche_loss(&self, j: usize) -> (Vec<f64>, f64) {
         let ci = self.layout.tranche(j, TrancheColumn::InterestShortfall);
         let cp = self.layout.tranche(j, TrancheColumn::PrincipalLoss);
-        let loss = self.columns[ci].iter().zip(&self.columns[cp]).map(|(a, b)| a + b).collect();
+        let loss = self.columns[ci]
+            .iter()
+            .zip(&self.columns[cp])
+            .map(|(a, b)| a + b)
+            .collect();
         (loss, self.baseline[ci] + self.baseline[cp])
     }
 }
@@ -567,7 +571,10 @@ fn convergence(scenario: &Scenario, sim: &impl Outcomes) -> Vec<ConvergenceJson>
     .map(|(name, c)| series(name.to_owned(), layout.fixed(c)))
     .collect();
     for (j, t) in scenario.tranches.iter().enumerate() {
-        out.push(series(format!("tranches.{}.expected_loss", t.name), layout.len() + j));
+        out.push(series(
+            format!("tranches.{}.expected_loss", t.name),
+            layout.len() + j,
+        ));
     }
     out
 }
@@ -648,7 +655,12 @@ impl Summary {
     }
 
     /// Builds the summary of `sim` (stored columns or streamed accumulators) for `scenario`.
-    pub fn build(scenario: &Scenario, sim: &mut impl Outcomes, scenario_sha256: String, elapsed_s: f64) -> Summary {
+    pub fn build(
+        scenario: &Scenario,
+        sim: &mut impl Outcomes,
+        scenario_sha256: String,
+        elapsed_s: f64,
+    ) -> Summary {
         let n = sim.paths();
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout();

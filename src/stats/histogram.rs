@@ -23,7 +23,10 @@
 //! of `VaR_q` is `[x(lo) - b_lo, x(hi) + b_hi]` (order-statistic ranks of
 //! [`order_statistic_ci`], each end widened by its own bound, then clamped to `[min, max]`), so
 //! it still covers the exact interval. The standard error of `ES_q` is computed from midpoints
-//! and is approximate (its relative error is of the order of `2^-11`).
+//! and is approximate: with every tail value moved by at most `d` (its bin's half-width plus
+//! that of `VaR_q`) and the tail spread `D = max - VaR_q + d`, its square moves by at most
+//! `2 (2 D d + d^2) / m`; where `ES_q - VaR_q` is small (a capped payout) that can be a few
+//! percent of it.
 //!
 //! **Sums.** The mean and variance come from compensated sums of `d = x - baseline` and `d^2`
 //! (baseline paths add exactly 0), `var = (S2 - S1^2 / n) / (n - 1)`; per block in path order,
@@ -403,7 +406,13 @@ impl ColumnAccumulator {
             (max, 0.0)
         };
         let (mean, _) = self.mean_and_se();
-        let mean = if mean < min { min } else if mean > max { max } else { mean };
+        let mean = if mean < min {
+            min
+        } else if mean > max {
+            max
+        } else {
+            mean
+        };
         let std = self.variance().sqrt();
         let level = |q: &str| q.parse::<f64>().unwrap_or(0.0);
         let quantile = |q: &str| at(ceil_fraction_of(q, n).clamp(1, n));
@@ -545,13 +554,21 @@ mod tests {
         for ((q, v), (_, bound)) in b.distribution.quantiles.iter().zip(&b.quantile_bounds) {
             let x = quantile_sorted(&sorted, q);
             assert!((v - x).abs() <= *bound, "{q}: {v} vs {x} (bound {bound})");
-            assert!(*bound <= RELATIVE_BIN_WIDTH * x.abs() / 2.0 + TINY, "{q}: bound {bound}");
+            assert!(
+                *bound <= RELATIVE_BIN_WIDTH * x.abs() / 2.0 + TINY,
+                "{q}: bound {bound}"
+            );
             let (lo, hi) = quantile_ci_sorted(&sorted, q);
             let ci = b.distribution.quantiles_ci.iter().find(|c| c.0 == *q).unwrap();
             assert!(ci.1 <= lo && ci.2 >= hi, "{q}: CI {ci:?} covers [{lo}, {hi}]");
         }
         let d = &b.distribution;
-        assert!((d.es_99 - exact.es_99).abs() <= b.es_bound * (1.0 + 1e-9), "{} {}", d.es_99, exact.es_99);
+        assert!(
+            (d.es_99 - exact.es_99).abs() <= b.es_bound * (1.0 + 1e-9),
+            "{} {}",
+            d.es_99,
+            exact.es_99
+        );
         assert!(b.es_bound > 0.0 && b.es_bound <= exact.es_99 * RELATIVE_BIN_WIDTH);
         assert!((d.mean - exact.mean).abs() <= 1e-12 * exact.mean.abs());
         assert!((d.std - exact.std).abs() <= 1e-10 * exact.std);
