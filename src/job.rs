@@ -17,8 +17,9 @@ use crate::importance::{self, Choice, Pilot, Target, Tilt};
 use crate::model::{ImportanceSpec, Scenario};
 use crate::plan::Plan;
 use crate::report::partial::{Partial, PartialError};
-use crate::report::summary::{PrecisionTargetJson, Summary};
+use crate::report::summary::{PrecisionTargetJson, StreamingJson, Summary};
 use crate::runner::{self, Layout, MergeError, Progress, RunError, Simulation, shard_blocks};
+use crate::stats::histogram;
 
 /// Why a run could not be done.
 #[derive(Debug, Error)]
@@ -46,6 +47,9 @@ pub enum JobError {
         "importance sampling cannot be combined with --shard (partial results are unweighted); run without importance sampling"
     )]
     ShardOfImportance,
+    /// A streamed run keeps no per-path rows, which `what` needs.
+    #[error("a streamed run (--streaming, or a run too large to store) cannot be combined with {what}")]
+    StreamingOf { what: &'static str },
 }
 
 /// The tilt of an importance-sampled run: given as a shift, or chosen for a metric by the
@@ -172,6 +176,96 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The share of available memory a run may fill with per-path outputs: 80%.
+fn usable(available: u64) -> u64 {
+    available / 10 * 8
+}
+
+/// Whether a stored run of `scenario` would be refused for memory ([`RunError::TooLarge`]): its
+/// per-path outputs ([`runner::memory_needed`], at the largest size of a precision target) would
+/// not fit in 80% of available memory. Then `ipabs run` streams instead ([`run_streaming`]).
+pub fn too_large_to_store(scenario: &Scenario) -> bool {
+    let plan = Plan::new(scenario);
+    let paths = scenario.simulation.paths;
+    let max_paths = scenario.simulation.target_se.as_ref().map_or(paths, |t| {
+        t.max_paths.unwrap_or(paths.saturating_mul(64)).max(paths)
+    });
+    let needed = match scenario.simulation.importance {
+        Some(_) => runner::memory_needed_tilted(&plan, max_paths),
+        None => runner::memory_needed(&plan, max_paths),
+    };
+    available_memory().is_some_and(|avail| needed > usable(avail))
+}
+
+/// Why a run is streamed (summary.json's `streaming.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamReason {
+    /// `--streaming`.
+    Requested,
+    /// The per-path outputs would not fit ([`too_large_to_store`]).
+    Memory,
+}
+
+/// Runs `scenario` as [`run`] does, but streamed ([`crate::streaming`]): no per-path rows, so any
+/// number of paths fits; the summary has the same fields, its quantiles and ES answered from
+/// fine bins with their error bounds, and a `streaming` section. Returns the streamed run too
+/// (for the charts).
+///
+/// # Errors
+/// [`JobError::StreamingOf`] for importance sampling or a precision target (not streamed);
+/// [`RunError`] from the runner.
+pub fn run_streaming(
+    scenario: &Scenario,
+    scenario_sha256: &str,
+    threads: usize,
+    progress: &dyn Progress,
+    reason: StreamReason,
+) -> Result<(Summary, crate::streaming::StreamedRun), JobError> {
+    if scenario.simulation.importance.is_some() {
+        return Err(JobError::StreamingOf {
+            what: "importance sampling (its weights are per path)",
+        });
+    }
+    if scenario.simulation.target_se.is_some() {
+        return Err(JobError::StreamingOf {
+            what: "a precision target",
+        });
+    }
+    let plan = Plan::new(scenario);
+    let paths = scenario.simulation.paths;
+    let layout = Layout::of(&plan);
+    let events = crate::report::summary::reported_events(scenario, layout);
+    let start = Instant::now();
+    progress.start(paths);
+    let mut streamed = crate::streaming::simulate_streaming(
+        &plan,
+        paths,
+        scenario.simulation.seed,
+        threads,
+        progress,
+        &events,
+    )?;
+    let mut summary = Summary::build(
+        scenario,
+        &mut streamed,
+        scenario_sha256.to_owned(),
+        start.elapsed().as_secs_f64(),
+    );
+    summary.streaming = Some(StreamingJson {
+        reason: match reason {
+            StreamReason::Requested => "requested",
+            StreamReason::Memory => "memory",
+        },
+        bins_per_binade: 1 << histogram::MANTISSA_BITS,
+        relative_bin_width: histogram::RELATIVE_BIN_WIDTH,
+        central_bin_half_width: histogram::TINY,
+        bins_used: streamed.bins_used(),
+        stored_memory_needed_mib: runner::memory_needed(&plan, paths) >> 20,
+        note: "means, standard deviations and probabilities as a stored run (to rounding); quantiles, their intervals and ES from fine bins, each within its stated error bound; es_0.99_se approximate; charts drawn from the bins",
+    });
+    Ok((summary, streamed))
+}
+
 /// Runs `scenario` (its `simulation.paths` and `seed` as given) on `threads` threads (0: every
 /// core) and returns its summary, with `derive` applied to the final [`Simulation`] before the
 /// summary consumes it (chart data, per-path columns, ...).
@@ -231,7 +325,7 @@ pub fn run<T>(
         None => runner::memory_needed(&plan, max_paths),
     };
     if let Some(avail) = available_memory()
-        && needed > avail / 10 * 8
+        && needed > usable(avail)
     {
         let per_path = (needed / max_paths).max(1);
         return Err(RunError::TooLarge {

@@ -57,5 +57,6 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 pub mod stats;
+pub mod streaming;
 pub mod stress;
 pub mod waterfall;

@@ -210,7 +210,7 @@ impl Layout {
     }
 
     /// Calls `f(column, value)` for every column of outcome `o`.
-    fn for_each_value(&self, o: &PathOutcome, mut f: impl FnMut(usize, f64)) {
+    pub(crate) fn for_each_value(&self, o: &PathOutcome, mut f: impl FnMut(usize, f64)) {
         let fixed = [
             o.pool_loss,
             o.gross_default_loss,
@@ -662,7 +662,7 @@ struct Block {
 
 /// Simulates the paths of block `block` in order, handing each path's index, buffers and
 /// whether it is a baseline path to `sink`.
-fn run_block(
+pub(crate) fn run_block(
     plan: &Plan,
     seed: u64,
     block: u64,
@@ -691,7 +691,7 @@ fn by_item(items: usize, per_block: Vec<Vec<Vec<f64>>>) -> Vec<Vec<Vec<f64>>> {
     out
 }
 
-fn block_count(paths: u64) -> u64 {
+pub(crate) fn block_count(paths: u64) -> u64 {
     paths.div_ceil(BLOCK_PATHS)
 }
 

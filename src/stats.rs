@@ -38,6 +38,7 @@
 //! the sum of squared deviations), so results are accurate for `10^7` samples and are never NaN
 //! for finite inputs.
 
+pub mod histogram;
 pub mod weighted;
 
 /// The quantile levels every distribution reports, as exact decimal strings.

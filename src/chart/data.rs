@@ -8,6 +8,7 @@
 use crate::model::Scenario;
 use crate::money::Amount;
 use crate::runner::{Column, PartyColumn, Samples, Simulation};
+use crate::streaming::StreamedRun;
 
 /// Bins of a histogram over `[lo, hi]`.
 pub const BINS: usize = 40;
@@ -59,6 +60,34 @@ impl Histogram {
             hi,
             counts,
             n: samples.n(),
+            min,
+            max,
+        }
+    }
+
+    /// `bins` bins as [`Histogram::new`] draws them, from binned samples `(value, count)` in
+    /// ascending order (a streamed run's, [`crate::stats::histogram::ColumnAccumulator::binned`]).
+    pub fn from_binned(binned: &[(f64, u64)], lo: f64, hi: f64, bins: usize) -> Histogram {
+        let bins = bins.max(1);
+        let (min, max) = match (binned.first(), binned.last()) {
+            (Some(a), Some(b)) => (a.0, b.0),
+            _ => (0.0, 0.0),
+        };
+        let (mut lo, mut hi) = (lo.min(min), hi.max(max));
+        if hi <= lo {
+            lo -= 0.5;
+            hi += 0.5;
+        }
+        let width = (hi - lo) / bins as f64;
+        let mut counts = vec![0u64; bins];
+        for &(x, c) in binned {
+            counts[(((x - lo) / width) as usize).min(bins - 1)] += c;
+        }
+        Histogram {
+            lo,
+            hi,
+            counts,
+            n: binned.iter().map(|b| b.1).sum(),
             min,
             max,
         }
@@ -125,6 +154,34 @@ pub fn exceedance(samples: Samples<'_>, points: usize) -> Vec<Exceedance> {
         .collect()
 }
 
+/// [`exceedance`] of binned samples `(value, count)` in ascending order (each value within its
+/// bin's half-width of the samples it stands for).
+pub fn exceedance_binned(binned: &[(f64, u64)], points: usize) -> Vec<Exceedance> {
+    let (Some(&(min, _)), Some(&(max, _))) = (binned.first(), binned.last()) else {
+        return Vec::new();
+    };
+    let n: u64 = binned.iter().map(|b| b.1).sum();
+    // above[i]: samples in cells i.. .
+    let mut above = vec![0u64; binned.len() + 1];
+    for i in (0..binned.len()).rev() {
+        above[i] = above[i + 1] + binned[i].1;
+    }
+    let points = points.max(2);
+    (0..points)
+        .map(|i| {
+            let x = min + (max - min) * i as f64 / (points - 1) as f64;
+            let count = above[binned.partition_point(|b| b.0 <= x)];
+            let (lo, hi) = wilson(count, n, Z_95);
+            Exceedance {
+                x,
+                p: count as f64 / n.max(1) as f64,
+                lo,
+                hi,
+            }
+        })
+        .collect()
+}
+
 /// The distribution of the number of defaults if firms defaulted independently, each with its
 /// own probability `p_i` (a Poisson-binomial; a binomial when the `p_i` are equal):
 /// `P(D = k)` for `k = 0..=N`, by the recursion `P_i(k) = P_{i-1}(k)(1 - p_i) + P_{i-1}(k-1) p_i`.
@@ -173,16 +230,27 @@ pub struct ChartData {
 /// more than 1.5 times the largest payout (so the cap line is drawn where it is).
 pub fn payout(samples: Samples<'_>, cap: Option<f64>) -> PayoutData {
     let max = samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
+    payout_with(max, cap, |hi| Histogram::new(samples, 0.0, hi, BINS))
+}
+
+/// [`payout`] around `histogram(hi)`, for the largest payout `max`.
+fn payout_with(max: f64, cap: Option<f64>, histogram: impl FnOnce(f64) -> Histogram) -> PayoutData {
     let cap_on_scale = cap.is_some_and(|c| c > 0.0 && c <= 1.5 * max.max(0.0) && max > 0.0);
     let hi = match cap {
         Some(c) if cap_on_scale => c.max(max) * 1.04,
         _ => max,
     };
     PayoutData {
-        histogram: Histogram::new(samples, 0.0, hi, BINS),
+        histogram: histogram(hi),
         cap,
         cap_on_scale,
     }
+}
+
+/// [`payout`] of binned samples.
+fn payout_binned(binned: &[(f64, u64)], cap: Option<f64>) -> PayoutData {
+    let max = binned.last().map_or(0.0, |b| b.0.max(0.0));
+    payout_with(max, cap, |hi| Histogram::from_binned(binned, 0.0, hi, BINS))
 }
 
 impl ChartData {
@@ -215,12 +283,6 @@ impl ChartData {
             default_counts[(d as usize).min(firms)] += 1;
         }
         default_counts[(defaults.baseline as usize).min(firms)] += defaults.count;
-        let years = scenario.deal.term_years();
-        let pds: Vec<f64> = scenario
-            .firms
-            .iter()
-            .map(|f| -(-f.credit.hazard() * years).exp_m1())
-            .collect();
         ChartData {
             pool_loss: Histogram::new(pool, 0.0, 0.0, BINS),
             pool_loss_exceedance: exceedance(pool, EXCEEDANCE_POINTS),
@@ -229,10 +291,66 @@ impl ChartData {
             undertaker,
             undertaker_exceedance,
             default_counts,
-            independent: independent_defaults(&pds),
+            independent: independent_pmf(scenario),
             paths: sim.paths,
         }
     }
+
+    /// The chart data of a streamed run, from its fine bins: each sample drawn at its bin's
+    /// midpoint (within `2^-11` relative of its value, far below a chart's resolution).
+    pub fn from_streamed(scenario: &Scenario, run: &mut StreamedRun) -> ChartData {
+        let layout = run.layout;
+        let mut binned = |c: usize| run.columns[c].binned();
+        let pool = binned(layout.fixed(Column::PoolLoss));
+        let gross = binned(layout.fixed(Column::GrossDefaultLoss));
+        let payouts = scenario
+            .parties()
+            .enumerate()
+            .map(|(p, (_, party))| {
+                payout_binned(
+                    &binned(layout.party(p, PartyColumn::Payout)),
+                    party.cap.map(f64::from_decimal),
+                )
+            })
+            .collect();
+        let draws = binned(layout.fixed(Column::UndertakerDraw));
+        let undertaker = scenario
+            .undertaker
+            .as_ref()
+            .map(|u| payout_binned(&draws, u.cap.map(f64::from_decimal)));
+        let undertaker_exceedance = if undertaker.is_some() {
+            exceedance_binned(&draws, EXCEEDANCE_POINTS)
+        } else {
+            Vec::new()
+        };
+        let firms = scenario.firms.len();
+        let mut default_counts = vec![0u64; firms + 1];
+        for (d, c) in binned(layout.fixed(Column::Defaults)) {
+            default_counts[(d.round().max(0.0) as usize).min(firms)] += c;
+        }
+        ChartData {
+            pool_loss: Histogram::from_binned(&pool, 0.0, 0.0, BINS),
+            pool_loss_exceedance: exceedance_binned(&pool, EXCEEDANCE_POINTS),
+            gross_loss_exceedance: exceedance_binned(&gross, EXCEEDANCE_POINTS),
+            payouts,
+            undertaker,
+            undertaker_exceedance,
+            default_counts,
+            independent: independent_pmf(scenario),
+            paths: run.paths,
+        }
+    }
+}
+
+/// [`independent_defaults`] with each firm's own term PD.
+fn independent_pmf(scenario: &Scenario) -> Vec<f64> {
+    let years = scenario.deal.term_years();
+    let pds: Vec<f64> = scenario
+        .firms
+        .iter()
+        .map(|f| -(-f.credit.hazard() * years).exp_m1())
+        .collect();
+    independent_defaults(&pds)
 }
 
 #[cfg(test)]

@@ -54,6 +54,11 @@ pub(crate) struct RunArgs {
     /// party and undertaker). Every statistic is then weighted by the likelihood ratio.
     #[arg(long, value_name = "auto|METRIC|shift=a,b,..", value_parser = parse_importance)]
     importance: Option<ImportanceSpec>,
+    /// Keep no per-path rows: fold every output into fine histograms as the paths run, so any
+    /// number of paths fits in memory (quantiles within a stated bound, reported in
+    /// summary.json). Chosen automatically when the per-path rows would not fit.
+    #[arg(long)]
+    streaming: bool,
 }
 
 /// How the report folder is rendered and what is printed (shared by `run` and `merge`).
@@ -278,14 +283,55 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             EXIT_USAGE,
         ));
     }
+    if args.streaming && (args.shard.is_some() || exact.is_some()) {
+        return Err(JobError::StreamingOf {
+            what: "--shard or --check-analytic (they need per-path rows)",
+        }
+        .into());
+    }
     if let Some((shard, shards)) = args.shard {
         if scenario.simulation.target_se.is_some() || exact.is_some() {
             return Err(JobError::ShardOfTarget.into());
         }
         return run_shard(args, &scenario, (&stem, &text), sha, (shard, shards), &out_dir);
     }
+    let stream = if args.streaming {
+        Some(job::StreamReason::Requested)
+    } else if exact.is_none()
+        && scenario.simulation.importance.is_none()
+        && scenario.simulation.target_se.is_none()
+        && job::too_large_to_store(&scenario)
+    {
+        eprintln!(
+            "ipabs: {} paths would not fit in memory as per-path rows; streaming instead (quantiles from fine histograms, error bounds in summary.json)",
+            scenario.simulation.paths
+        );
+        Some(job::StreamReason::Memory)
+    } else {
+        None
+    };
     let rendering = args.report.prepare(&scenario)?;
     let console = Console::new(args.report.quiet, scenario.simulation.paths);
+    if let Some(reason) = stream {
+        let ran = job::run_streaming(&scenario, &sha, args.threads, &console, reason);
+        let (summary, mut streamed) = match ran {
+            Err(JobError::Run(runner::RunError::Cancelled)) => return Err(Failure::interrupted()),
+            other => other?,
+        };
+        if let Some(bar) = &console.0 {
+            bar.finish_and_clear();
+        }
+        let chart_data = ChartData::from_streamed(&scenario, &mut streamed);
+        return publish(
+            &args.report,
+            &rendering,
+            &scenario,
+            &summary,
+            &chart_data,
+            Vec::new(),
+            &out_dir,
+        );
+    }
     let file = args.scenario.display().to_string();
     let ran = job::run(&scenario, &file, &sha, args.threads, &console, |sim| {
         let check = exact.as_ref().map(|a| {

@@ -23,6 +23,7 @@ use crate::runner::{
     Weights, in_pool,
 };
 use crate::schedule::{principal_schedule, weighted_average_life};
+use crate::stats::histogram::{Bounded, Event};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
 use crate::stats::{Distribution, Z_95, quantiles_by_selection};
@@ -43,6 +44,13 @@ pub struct DistributionJson {
     pub quantiles_ci: BTreeMap<&'static str, [f64; 2]>,
     pub min: f64,
     pub max: f64,
+    /// Streamed runs only: `|VaR_q - exact VaR_q| <=` this bound, per level (see
+    /// [`crate::stats::histogram`]); absent for stored runs, whose quantiles are exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantiles_error_bound: Option<BTreeMap<&'static str, f64>>,
+    /// Streamed runs only: `|ES_0.99 - exact ES_0.99| <=` this bound.
+    #[serde(rename = "es_0.99_error_bound", skip_serializing_if = "Option::is_none")]
+    pub es_99_error_bound: Option<f64>,
 }
 
 impl DistributionJson {
@@ -63,6 +71,11 @@ impl DistributionJson {
                 .collect(),
             min: s(self.min),
             max: s(self.max),
+            quantiles_error_bound: self
+                .quantiles_error_bound
+                .as_ref()
+                .map(|b| b.iter().map(|(k, v)| (*k, s(*v))).collect()),
+            es_99_error_bound: self.es_99_error_bound.map(s),
         }
     }
 }
@@ -79,8 +92,59 @@ impl From<&Distribution> for DistributionJson {
             quantiles_ci: d.quantiles_ci.iter().map(|&(q, lo, hi)| (q, [lo, hi])).collect(),
             min: d.min,
             max: d.max,
+            quantiles_error_bound: None,
+            es_99_error_bound: None,
         }
     }
+}
+
+impl From<Bounded> for DistributionJson {
+    /// A distribution answered from bins, with its error bounds.
+    fn from(b: Bounded) -> Self {
+        let mut json = DistributionJson::from(&b.distribution);
+        json.quantiles_error_bound = Some(b.quantile_bounds.into_iter().collect());
+        json.es_99_error_bound = Some(b.es_bound);
+        json
+    }
+}
+
+/// What a summary is built from: the stored per-path columns of a [`Simulation`],
+/// or the accumulators of a streamed run ([`crate::streaming::StreamedRun`]). Column `c` is a
+/// column of [`Outcomes::layout`]; `layout.len() + j` is tranche `j`'s loss (interest shortfall
+/// plus principal loss, path by path).
+///
+/// [`Summary::build`] asks in this order: the convergence series ([`Outcomes::prefix_estimate`]),
+/// then [`Outcomes::prepare_distributions`] once, then the events, exposures and distributions.
+pub trait Outcomes {
+    fn paths(&self) -> u64;
+    fn seed(&self) -> u64;
+    fn threads(&self) -> usize;
+    fn layout(&self) -> Layout;
+    /// Summarises up front the distributions of the columns with `wanted[c]` (a stored run does
+    /// it in parallel, permuting those columns in place); none by default.
+    fn prepare_distributions(&mut self, wanted: &[bool]) {
+        let _ = wanted;
+    }
+    /// Column `c`'s distribution (stored runs may permute the column in place).
+    fn distribution_json(&mut self, c: usize) -> DistributionJson;
+    /// `(p, se)` of `event` on column `c`.
+    fn event_probability(&self, c: usize, event: Event) -> (f64, f64);
+    /// Mean and standard error of column `c` over the first `n` paths, `n` one of
+    /// [`convergence_paths`].
+    fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64);
+    /// Number of periods of the coverage counts.
+    fn periods(&self) -> usize;
+    /// `(p, se)` that period `k`'s coverage is below 1.
+    fn period_probability(&self, k: usize) -> (f64, f64);
+    /// The per-period coverage bands and the number of sampled paths.
+    fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64);
+    /// The likelihood-ratio weights of an importance-sampled run.
+    fn weights(&self) -> Option<&Weights>;
+    /// The exposure view of guarantor party `p` over `periods` periods; `None` when the run
+    /// cannot give it (importance-sampled and streamed runs).
+    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures>;
+    /// The exposure view of the undertaker, as [`Outcomes::party_exposure`].
+    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures>;
 }
 
 /// One guarantor party.
@@ -102,7 +166,8 @@ pub struct GuarantorJson {
     pub p_called_se: f64,
     /// The exposure view of its payouts: VaR and ES at 99% and 99.9%, when its cap runs out,
     /// the capacity that would have met its obligation on 99% and 99.9% of paths.
-    /// `null` under importance sampling (these figures are not weighted yet).
+    /// `null` under importance sampling (these figures are not weighted yet) and in streamed
+    /// runs (the accumulators do not keep each path's obligation beside its payout).
     pub exposure: Option<PayerFigures>,
 }
 
@@ -118,7 +183,7 @@ pub struct UndertakerJson {
     pub p_cap_exhausted_se: f64,
     /// The exposure view of its draws (as for a guarantor party); its obligation on a path is
     /// its draw plus tranche 1's loss ([`crate::exposure::undertaker_obligation`]). `null` under
-    /// importance sampling (these figures are not weighted yet).
+    /// importance sampling (these figures are not weighted yet) and in streamed runs.
     pub exposure: Option<PayerFigures>,
 }
 
@@ -143,7 +208,7 @@ pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.9
 /// Per period, the coverage bands of the sample: by selection when unweighted (permuting each
 /// period's sample), from the weighted empirical distribution with `weights` (one per sampled
 /// path) under importance sampling; the periods in parallel on `threads` threads.
-fn coverage_bands(
+pub(crate) fn coverage_bands(
     sample: &mut [Vec<f64>],
     weights: Option<&[f64]>,
     threads: usize,
@@ -304,6 +369,27 @@ impl ImportanceJson {
     }
 }
 
+/// How a streamed run (`ipabs run --streaming`, or a run too large to store) summarised its
+/// paths: every column folded into a [`crate::stats::histogram::ColumnAccumulator`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamingJson {
+    /// `requested` (`--streaming`) or `memory` (the per-path outputs would not fit).
+    pub reason: &'static str,
+    /// Bins per binade `[2^e, 2^(e+1))`.
+    pub bins_per_binade: u64,
+    /// The largest relative width of a bin: every quantile is within half of it, relatively,
+    /// of the exact order statistic (`quantiles_error_bound` of each distribution gives the
+    /// bound of each quantile).
+    pub relative_bin_width: f64,
+    /// Values below this in magnitude share one bin (absolute error at most this).
+    pub central_bin_half_width: f64,
+    /// Non-empty bins over all columns (the memory the histograms used, in counts).
+    pub bins_used: u64,
+    /// The estimate of the per-path storage a stored run would have needed, MiB.
+    pub stored_memory_needed_mib: u64,
+    pub note: &'static str,
+}
+
 /// How the numbers were produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Manifest {
@@ -365,6 +451,10 @@ pub struct Summary {
     pub precision_target: Option<PrecisionTargetJson>,
     /// How the paths were importance sampled; `null` for plain Monte Carlo.
     pub importance_sampling: Option<ImportanceJson>,
+    /// Streamed runs only (absent otherwise): how the statistics were accumulated without
+    /// per-path storage, and their error bounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamingJson>,
     pub manifest: Manifest,
     pub elapsed_s: f64,
     pub threads: usize,
@@ -385,70 +475,189 @@ fn tranche_loss(sim: &Simulation, j: usize) -> (Vec<f64>, f64) {
     (loss, sim.baseline[ci] + sim.baseline[cp])
 }
 
-/// The distributions of the columns [`Summary::new`] reports, computed up front and in parallel
-/// ([`Simulation::distributions`]); a column not listed in [`ColumnStats::new`] is summarised
-/// when asked for.
-struct ColumnStats(Vec<Option<Distribution>>);
-
-impl ColumnStats {
-    /// Summarises the reported columns of `sim`: the pool's, and each party's and tranche's.
-    fn new(sim: &mut Simulation, coverage: bool) -> Self {
-        let layout: Layout = sim.layout;
-        let mut wanted = vec![false; layout.len()];
-        let fixed = [
-            Column::PoolLoss,
-            Column::GrossDefaultLoss,
-            Column::Defaults,
-            Column::GuarantorShortfall,
-            Column::UndertakerDraw,
-        ];
-        for c in fixed {
-            wanted[layout.fixed(c)] = true;
-        }
-        wanted[layout.fixed(Column::MinCoverage)] = coverage;
-        for p in 0..layout.parties {
-            for c in [
-                PartyColumn::Payout,
-                PartyColumn::NetPayout,
-                PartyColumn::Shortfall,
-            ] {
-                wanted[layout.party(p, c)] = true;
-            }
-        }
-        for j in 0..layout.tranches {
-            for c in [TrancheColumn::InterestShortfall, TrancheColumn::PrincipalLoss] {
-                wanted[layout.tranche(j, c)] = true;
-            }
-        }
-        ColumnStats(sim.distributions(|c| wanted[c]))
+/// The columns [`Summary::build`] reports distributions of, by index of `layout`: the pool's,
+/// and each party's and tranche's (the minimum coverage when `coverage`).
+fn reported_columns(layout: Layout, coverage: bool) -> Vec<bool> {
+    let mut wanted = vec![false; layout.len()];
+    let fixed = [
+        Column::PoolLoss,
+        Column::GrossDefaultLoss,
+        Column::Defaults,
+        Column::GuarantorShortfall,
+        Column::UndertakerDraw,
+    ];
+    for c in fixed {
+        wanted[layout.fixed(c)] = true;
     }
+    wanted[layout.fixed(Column::MinCoverage)] = coverage;
+    for p in 0..layout.parties {
+        for c in [
+            PartyColumn::Payout,
+            PartyColumn::NetPayout,
+            PartyColumn::Shortfall,
+        ] {
+            wanted[layout.party(p, c)] = true;
+        }
+    }
+    for j in 0..layout.tranches {
+        for c in [TrancheColumn::InterestShortfall, TrancheColumn::PrincipalLoss] {
+            wanted[layout.tranche(j, c)] = true;
+        }
+    }
+    wanted
+}
 
-    /// Column `c`'s distribution as JSON.
-    fn json(&mut self, sim: &mut Simulation, c: usize) -> DistributionJson {
-        let d = self.0.get_mut(c).and_then(Option::take);
-        DistributionJson::from(&d.unwrap_or_else(|| sim.distribution(c)))
+/// A stored run as [`Outcomes`]: the [`Simulation`], with the row-wise quantities taken from its
+/// columns while they are still in path order (each tranche's loss, the undertaker's
+/// obligation), and the distributions of the reported columns once
+/// [`Outcomes::prepare_distributions`] has computed them up front and in parallel
+/// ([`Simulation::distributions`]); a column not prepared is summarised when asked for.
+struct Stored {
+    sim: Simulation,
+    /// Tranche `j`'s loss on each stored path and on the baseline ([`tranche_loss`]).
+    losses: Vec<(Vec<f64>, f64)>,
+    /// The undertaker's obligation on each stored path and on the baseline: its draw plus
+    /// tranche 1's loss ([`undertaker_obligation`]). Plain runs with an undertaker only: the
+    /// exposure view is not weighted yet, so it is left out under importance sampling.
+    undertaker_need: Option<(Vec<f64>, f64)>,
+    /// The prepared distributions, at their column's index (taken when reported).
+    prepared: Vec<Option<Distribution>>,
+}
+
+impl Stored {
+    /// Takes the row-wise quantities of `sim` before any column is permuted.
+    fn new(scenario: &Scenario, sim: Simulation) -> Self {
+        let losses: Vec<(Vec<f64>, f64)> = (0..sim.layout.tranches).map(|j| tranche_loss(&sim, j)).collect();
+        let undertaker_need = (sim.weights.is_none() && scenario.undertaker.is_some()).then(|| {
+            let draws = sim.layout.fixed(Column::UndertakerDraw);
+            let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
+            let need: Vec<f64> = sim.columns[draws]
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])))
+                .collect();
+            (need, undertaker_obligation(sim.baseline[draws], senior_baseline))
+        });
+        Stored {
+            sim,
+            losses,
+            undertaker_need,
+            prepared: Vec::new(),
+        }
+    }
+}
+
+impl Outcomes for Stored {
+    fn paths(&self) -> u64 {
+        self.sim.paths
+    }
+    fn seed(&self) -> u64 {
+        self.sim.seed
+    }
+    fn threads(&self) -> usize {
+        self.sim.threads
+    }
+    fn layout(&self) -> Layout {
+        self.sim.layout
+    }
+    fn prepare_distributions(&mut self, wanted: &[bool]) {
+        self.prepared = self
+            .sim
+            .distributions(|c| wanted.get(c).copied().unwrap_or(false));
+    }
+    fn distribution_json(&mut self, c: usize) -> DistributionJson {
+        match c.checked_sub(self.sim.layout.len()) {
+            Some(j) => {
+                let (loss, baseline) = &mut self.losses[j];
+                DistributionJson::from(&self.sim.derived_distribution(loss, *baseline))
+            }
+            None => {
+                let prepared = self.prepared.get_mut(c).and_then(Option::take);
+                DistributionJson::from(&prepared.unwrap_or_else(|| self.sim.distribution(c)))
+            }
+        }
+    }
+    fn event_probability(&self, c: usize, event: Event) -> (f64, f64) {
+        match c.checked_sub(self.sim.layout.len()) {
+            Some(j) => {
+                let (loss, baseline) = &self.losses[j];
+                self.sim.derived_probability(loss, *baseline, |x| event.holds(x))
+            }
+            None => self.sim.probability(c, |x| event.holds(x)),
+        }
+    }
+    fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64) {
+        match c.checked_sub(self.sim.layout.len()) {
+            Some(j) => {
+                let (loss, baseline) = &self.losses[j];
+                self.sim.prefix_mean_and_se(loss, *baseline, n)
+            }
+            None => self
+                .sim
+                .prefix_mean_and_se(&self.sim.columns[c], self.sim.baseline[c], n),
+        }
+    }
+    fn periods(&self) -> usize {
+        self.sim.coverage_below_one.len()
+    }
+    fn period_probability(&self, k: usize) -> (f64, f64) {
+        self.sim.coverage_probability(k)
+    }
+    fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64) {
+        let sim = &mut self.sim;
+        let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
+        let weights = sim.weights.as_ref().map(|w| w.coverage_sample.as_slice());
+        (
+            coverage_bands(&mut sim.coverage_sample, weights, sim.threads),
+            sample_paths,
+        )
+    }
+    fn weights(&self) -> Option<&Weights> {
+        self.sim.weights.as_ref()
+    }
+    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures> {
+        let sim = &self.sim;
+        let col = |c| sim.samples(sim.layout.party(p, c));
+        sim.weights.is_none().then(|| {
+            PayerFigures::new(
+                col(PartyColumn::Payout),
+                col(PartyColumn::Obligation),
+                col(PartyColumn::CapOutPeriod),
+                periods,
+            )
+        })
+    }
+    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures> {
+        let sim = &self.sim;
+        self.undertaker_need.as_ref().map(|(need, need_baseline)| {
+            PayerFigures::new(
+                sim.samples(sim.layout.fixed(Column::UndertakerDraw)),
+                Samples {
+                    stored: need,
+                    baseline: *need_baseline,
+                    count: sim.baseline_count,
+                },
+                sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod)),
+                periods,
+            )
+        })
     }
 }
 
 impl TrancheJson {
-    /// Tranche `j`'s figures, from its row-wise loss ([`tranche_loss`]).
-    fn new(
-        t: &Tranche,
-        j: usize,
-        sim: &mut Simulation,
-        (mut loss, baseline_loss): (Vec<f64>, f64),
-        stats: &mut ColumnStats,
-        deal: &Deal,
-    ) -> Self {
+    /// Tranche `j`'s figures (its loss is column `layout.len() + j` of [`Outcomes`]).
+    fn new(t: &Tranche, j: usize, sim: &mut impl Outcomes, deal: &Deal) -> Self {
         let notional = f64::from_decimal(t.notional);
-        let floor = 1e-9 * notional;
-        let (ci, cp) = (
-            sim.layout.tranche(j, TrancheColumn::InterestShortfall),
-            sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
+        let floor = Event::Above(1e-9 * notional);
+        let layout = sim.layout();
+        let (ci, cp, cl) = (
+            layout.tranche(j, TrancheColumn::InterestShortfall),
+            layout.tranche(j, TrancheColumn::PrincipalLoss),
+            layout.len() + j,
         );
-        let p_loss = sim.derived_probability(&loss, baseline_loss, |x| x > floor);
-        let p_interest = sim.probability(ci, |x| x > floor);
-        let loss = DistributionJson::from(&sim.derived_distribution(&mut loss, baseline_loss));
+        let p_loss = sim.event_probability(cl, floor);
+        let p_interest = sim.event_probability(ci, floor);
+        let loss = sim.distribution_json(cl);
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -461,8 +670,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: stats.json(sim, ci),
-            principal_loss: stats.json(sim, cp),
+            interest_shortfall: sim.distribution_json(ci),
+            principal_loss: sim.distribution_json(cp),
             wal_years: weighted_average_life(
                 &principal_schedule(notional, &t.amortisation, deal.term_periods),
                 deal.periods_per_year,
@@ -472,7 +681,7 @@ impl TrancheJson {
 }
 
 /// The path counts of a convergence series: `4096 * 2^k` below `paths`, then `paths`.
-fn convergence_paths(paths: u64) -> Vec<u64> {
+pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
     let mut out = Vec::new();
     let mut n = BLOCK_PATHS;
     while n < paths {
@@ -486,14 +695,14 @@ fn convergence_paths(paths: u64) -> Vec<u64> {
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
 /// The series and their points are independent and computed in parallel on the run's threads.
-fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]) -> Vec<ConvergenceJson> {
-    let layout = sim.layout;
-    let series = |metric: String, stored: &[f64], baseline: f64| ConvergenceJson {
+fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<ConvergenceJson> {
+    let layout = sim.layout();
+    let series = |metric: String, c: usize| ConvergenceJson {
         metric,
-        points: convergence_paths(sim.paths)
+        points: convergence_paths(sim.paths())
             .into_par_iter()
             .map(|n| {
-                let (estimate, se) = sim.prefix_mean_and_se(stored, baseline, n);
+                let (estimate, se) = sim.prefix_estimate(c, n);
                 ConvergencePoint {
                     paths: n,
                     estimate,
@@ -503,26 +712,52 @@ fn convergence(scenario: &Scenario, sim: &Simulation, losses: &[(Vec<f64>, f64)]
             })
             .collect(),
     };
-    let mut inputs: Vec<(String, &[f64], f64)> = [
+    let mut inputs: Vec<(String, usize)> = [
         ("pool_loss.mean", Column::PoolLoss),
         ("gross_default_loss.mean", Column::GrossDefaultLoss),
         ("guarantor_shortfall.mean", Column::GuarantorShortfall),
     ]
     .into_iter()
-    .map(|(name, c)| {
-        let c = layout.fixed(c);
-        (name.to_owned(), sim.columns[c].as_slice(), sim.baseline[c])
-    })
+    .map(|(name, c)| (name.to_owned(), layout.fixed(c)))
     .collect();
-    for (t, (loss, baseline)) in scenario.tranches.iter().zip(losses) {
-        inputs.push((format!("tranches.{}.expected_loss", t.name), loss, *baseline));
+    for (j, t) in scenario.tranches.iter().enumerate() {
+        inputs.push((format!("tranches.{}.expected_loss", t.name), layout.len() + j));
     }
-    in_pool(sim.threads, || {
+    in_pool(sim.threads(), || {
         inputs
             .into_par_iter()
-            .map(|(metric, stored, baseline)| series(metric, stored, baseline))
+            .map(|(metric, c)| series(metric, c))
             .collect()
     })
+}
+
+/// The events whose probabilities the summary reports, as `(column, event)` (columns as in
+/// [`Outcomes`]): a streamed run counts exactly these.
+pub fn reported_events(scenario: &Scenario, layout: Layout) -> Vec<(usize, Event)> {
+    let mut out = vec![(layout.fixed(Column::Defaults), Event::Above(0.0))];
+    if let Some(u) = &scenario.undertaker {
+        let draws = layout.fixed(Column::UndertakerDraw);
+        out.push((draws, Event::Above(0.0)));
+        if let Some(c) = u.cap.map(f64::from_decimal) {
+            out.push((draws, undertaker_exhausted(c)));
+        }
+    }
+    for p in 0..layout.parties {
+        out.push((layout.party(p, PartyColumn::CapExhausted), Event::Above(0.5)));
+        out.push((layout.party(p, PartyColumn::Payout), Event::Above(0.0)));
+    }
+    out.push((layout.fixed(Column::MinCoverage), Event::Below(COVERAGE_FLOOR)));
+    for (j, t) in scenario.tranches.iter().enumerate() {
+        let floor = Event::Above(1e-9 * f64::from_decimal(t.notional));
+        out.push((layout.len() + j, floor));
+        out.push((layout.tranche(j, TrancheColumn::InterestShortfall), floor));
+    }
+    out
+}
+
+/// The undertaker's draw reached its cap `c` (to `1e-12` relative).
+fn undertaker_exhausted(c: f64) -> Event {
+    Event::AtLeast(c * (1.0 - 1e-12))
 }
 
 impl Summary {
@@ -565,53 +800,38 @@ impl Summary {
 }
 
 impl Summary {
-    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns (they are
-    /// permuted in place for the quantiles, once the row-wise quantities are taken).
-    pub fn new(scenario: &Scenario, mut sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
-        let n = sim.paths;
-        let pool_notional = f64::from_decimal(scenario.pool_notional());
-        let layout = sim.layout;
+    /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns: the row-wise
+    /// quantities are taken first, then the columns are permuted in place for the
+    /// quantiles.
+    pub fn new(scenario: &Scenario, sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
+        let mut stored = Stored::new(scenario, sim);
+        Summary::build(scenario, &mut stored, scenario_sha256, elapsed_s)
+    }
 
-        let losses: Vec<(Vec<f64>, f64)> = (0..scenario.tranches.len())
-            .map(|j| tranche_loss(&sim, j))
-            .collect();
-        let convergence = convergence(scenario, &sim, &losses);
+    /// Builds the summary of `sim` (stored columns or streamed accumulators) for `scenario`.
+    pub fn build(
+        scenario: &Scenario,
+        sim: &mut (impl Outcomes + Sync),
+        scenario_sha256: String,
+        elapsed_s: f64,
+    ) -> Summary {
+        let n = sim.paths();
+        let pool_notional = f64::from_decimal(scenario.pool_notional());
+        let layout = sim.layout();
+
+        // The running means need the paths in order: before any distribution is prepared.
+        let convergence = convergence(scenario, sim);
         let periods = scenario.deal.term_periods as usize;
-        // The exposure view is not weighted yet: under importance sampling it is left out. The
-        // undertaker's obligation on a path is its draw plus tranche 1's loss, row by row: taken
-        // before the columns are permuted.
-        let unweighted = sim.weights.is_none();
-        let undertaker_need = (unweighted && scenario.undertaker.is_some()).then(|| {
-            let draws = layout.fixed(Column::UndertakerDraw);
-            let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
-            let need: Vec<f64> = sim.columns[draws]
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])))
-                .collect();
-            (need, undertaker_obligation(sim.baseline[draws], senior_baseline))
-        });
         let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
-        let mut stats = ColumnStats::new(&mut sim, has_coverage);
-        let p_any_default = sim.probability(layout.fixed(Column::Defaults), |d| d > 0.0);
+        sim.prepare_distributions(&reported_columns(layout, has_coverage));
+        let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
-            let exposure = undertaker_need.as_ref().map(|(need, need_baseline)| {
-                PayerFigures::new(
-                    sim.samples(draws),
-                    Samples {
-                        stored: need,
-                        baseline: *need_baseline,
-                        count: sim.baseline_count,
-                    },
-                    sim.samples(layout.fixed(Column::UndertakerCapOutPeriod)),
-                    periods,
-                )
-            });
+            let exposure = sim.undertaker_exposure(periods);
             let cap = u.cap.map(f64::from_decimal);
-            let drawn = sim.probability(draws, |x| x > 0.0);
+            let drawn = sim.event_probability(draws, Event::Above(0.0));
             let exhausted = match cap {
-                Some(c) => sim.probability(draws, |x| x >= c * (1.0 - 1e-12)),
+                Some(c) => sim.event_probability(draws, undertaker_exhausted(c)),
                 None => (0.0, 0.0),
             };
             UndertakerJson {
@@ -630,24 +850,17 @@ impl Summary {
             .enumerate()
             .map(|(p, (tier, party))| {
                 let col = |c| layout.party(p, c);
-                let exhausted = sim.probability(col(PartyColumn::CapExhausted), |x| x > 0.5);
-                let called = sim.probability(col(PartyColumn::Payout), |x| x > 0.0);
-                let exposure = unweighted.then(|| {
-                    PayerFigures::new(
-                        sim.samples(col(PartyColumn::Payout)),
-                        sim.samples(col(PartyColumn::Obligation)),
-                        sim.samples(col(PartyColumn::CapOutPeriod)),
-                        periods,
-                    )
-                });
+                let exhausted = sim.event_probability(col(PartyColumn::CapExhausted), Event::Above(0.5));
+                let called = sim.event_probability(col(PartyColumn::Payout), Event::Above(0.0));
+                let exposure = sim.party_exposure(p, periods);
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: stats.json(&mut sim, col(PartyColumn::Payout)),
-                    net_payout: stats.json(&mut sim, col(PartyColumn::NetPayout)),
-                    shortfall: stats.json(&mut sim, col(PartyColumn::Shortfall)),
+                    payout: sim.distribution_json(col(PartyColumn::Payout)),
+                    net_payout: sim.distribution_json(col(PartyColumn::NetPayout)),
+                    shortfall: sim.distribution_json(col(PartyColumn::Shortfall)),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -659,19 +872,13 @@ impl Summary {
 
         let coupon_coverage = has_coverage.then(|| {
             let min = layout.fixed(Column::MinCoverage);
-            let below = sim.probability(min, |x| x < COVERAGE_FLOOR);
-            let per: Vec<(f64, f64)> = (0..sim.coverage_below_one.len())
-                .map(|k| sim.coverage_probability(k))
-                .collect();
-            let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
+            let below = sim.event_probability(min, Event::Below(COVERAGE_FLOOR));
+            let per: Vec<(f64, f64)> = (0..sim.periods()).map(|k| sim.period_probability(k)).collect();
+            let (per_period_quantiles, per_period_sample_paths) = sim.coverage_bands();
             CoverageJson {
-                per_period_quantiles: coverage_bands(
-                    &mut sim.coverage_sample,
-                    sim.weights.as_ref().map(|w| w.coverage_sample.as_slice()),
-                    sim.threads,
-                ),
-                per_period_sample_paths: sample_paths,
-                min_ratio: stats.json(&mut sim, min),
+                per_period_quantiles,
+                per_period_sample_paths,
+                min_ratio: sim.distribution_json(min),
                 p_below_1: below.0,
                 p_below_1_se: below.1,
                 per_period_p_below_1: per.iter().map(|x| x.0).collect(),
@@ -683,31 +890,30 @@ impl Summary {
             .tranches
             .iter()
             .enumerate()
-            .zip(losses)
-            .map(|((j, t), loss)| TrancheJson::new(t, j, &mut sim, loss, &mut stats, &scenario.deal))
+            .map(|(j, t)| TrancheJson::new(t, j, sim, &scenario.deal))
             .collect();
 
-        let pool_loss = stats.json(&mut sim, layout.fixed(Column::PoolLoss));
-        let gross = stats.json(&mut sim, layout.fixed(Column::GrossDefaultLoss));
+        let pool_loss = sim.distribution_json(layout.fixed(Column::PoolLoss));
+        let gross = sim.distribution_json(layout.fixed(Column::GrossDefaultLoss));
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             currency: scenario.currency.clone(),
             paths: n,
-            seed: sim.seed,
+            seed: sim.seed(),
             pool_notional,
             notes_notional: f64::from_decimal(scenario.notes_notional()),
             pool_loss_frac: pool_loss.scaled(pool_notional),
             pool_loss,
             gross_default_loss_frac: gross.scaled(pool_notional),
             gross_default_loss: gross,
-            defaults: stats.json(&mut sim, layout.fixed(Column::Defaults)),
+            defaults: sim.distribution_json(layout.fixed(Column::Defaults)),
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: stats.json(&mut sim, layout.fixed(Column::GuarantorShortfall)),
-            undertaker_draw: stats.json(&mut sim, layout.fixed(Column::UndertakerDraw)),
+            guarantor_shortfall: sim.distribution_json(layout.fixed(Column::GuarantorShortfall)),
+            undertaker_draw: sim.distribution_json(layout.fixed(Column::UndertakerDraw)),
             undertaker,
             coupon_coverage,
             tranches,
@@ -738,11 +944,12 @@ impl Summary {
             },
             convergence,
             precision_target: None,
-            importance_sampling: sim.weights.as_ref().map(ImportanceJson::of_weights),
+            importance_sampling: sim.weights().map(ImportanceJson::of_weights),
+            streaming: None,
             manifest: Manifest {
                 ipabs_version: env!("CARGO_PKG_VERSION"),
                 scenario_sha256,
-                seed: sim.seed,
+                seed: sim.seed(),
                 paths: n,
                 generator: GENERATOR,
                 block_paths: BLOCK_PATHS,
@@ -750,7 +957,7 @@ impl Summary {
                 rand_distr_version: env!("IPABS_RAND_DISTR_VERSION"),
             },
             elapsed_s,
-            threads: sim.threads,
+            threads: sim.threads(),
         }
     }
 

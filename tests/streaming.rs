@@ -1,0 +1,202 @@
+//! `ipabs run --streaming` against the stored run of the same seed: every mean, standard
+//! deviation and probability equal to rounding, every quantile, quantile interval and ES within
+//! its reported error bound of the exact (stored) one; and the same numbers whatever the
+//! thread count.
+
+mod common;
+
+use common::{root, run_summary};
+use serde_json::Value;
+
+/// Relative tolerance for numbers a streamed run computes exactly but in another order
+/// (compensated sums of shifted values against sorted two-pass sums).
+const ROUNDING: f64 = 1e-9;
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// Compares the stored summary `exact` with the streamed one `s`, recursively; returns how many
+/// quantiles were checked against their bounds.
+fn compare(exact: &Value, s: &Value, path: &str, n: u64) -> usize {
+    match (exact, s) {
+        (Value::Object(e), Value::Object(t))
+            if e.contains_key("quantiles") && e.contains_key("quantiles_ci") =>
+        {
+            compare_distribution(e, t, path, n)
+        }
+        (Value::Object(e), Value::Object(t)) => e
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "elapsed_s" | "threads"))
+            .map(|(k, v)| match k.as_str() {
+                // A streamed run leaves the exposure view out: it needs each path's
+                // obligation beside its payout, which the accumulators do not keep.
+                "exposure" => {
+                    assert!(t[k.as_str()].is_null(), "{path}.exposure: not null when streamed");
+                    0
+                }
+                _ => compare(v, &t[k.as_str()], &format!("{path}.{k}"), n),
+            })
+            .sum(),
+        (Value::Array(e), Value::Array(t)) => {
+            assert_eq!(e.len(), t.len(), "{path}: lengths");
+            e.iter()
+                .zip(t)
+                .enumerate()
+                .map(|(i, (a, b))| compare(a, b, &format!("{path}[{i}]"), n))
+                .sum()
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(close(a, b, ROUNDING), "{path}: stored {a}, streamed {b}");
+            0
+        }
+        (a, b) => {
+            assert_eq!(a, b, "{path}");
+            0
+        }
+    }
+}
+
+fn compare_distribution(
+    e: &serde_json::Map<String, Value>,
+    t: &serde_json::Map<String, Value>,
+    path: &str,
+    n: u64,
+) -> usize {
+    let f = |v: &Value| v.as_f64().unwrap();
+    for key in ["mean", "std", "se_mean", "min", "max"] {
+        let (a, b) = (f(&e[key]), f(&t[key]));
+        assert!(close(a, b, ROUNDING), "{path}.{key}: stored {a}, streamed {b}");
+    }
+    let bounds = &t["quantiles_error_bound"];
+    let mut checked = 0;
+    for (q, exact) in e["quantiles"].as_object().unwrap() {
+        let (x, v, b) = (f(exact), f(&t["quantiles"][q]), f(&bounds[q]));
+        let slack = 1e-12 * x.abs();
+        assert!(
+            (v - x).abs() <= b + slack,
+            "{path} VaR {q}: stored {x}, streamed {v}, bound {b}"
+        );
+        assert!(
+            b <= x.abs() / 2048.0 + 1e-12,
+            "{path} VaR {q}: bound {b} above 2^-11 |x|"
+        );
+        let (lo, hi) = (f(&e["quantiles_ci"][q][0]), f(&e["quantiles_ci"][q][1]));
+        let (slo, shi) = (f(&t["quantiles_ci"][q][0]), f(&t["quantiles_ci"][q][1]));
+        assert!(
+            slo <= lo + slack && shi >= hi - slack,
+            "{path} CI {q}: streamed [{slo}, {shi}] does not cover [{lo}, {hi}]"
+        );
+        checked += 1;
+    }
+    let (es, ses, b) = (f(&e["es_0.99"]), f(&t["es_0.99"]), f(&t["es_0.99_error_bound"]));
+    assert!(
+        (ses - es).abs() <= b + 1e-12 * es.abs(),
+        "{path} ES: stored {es}, streamed {ses}, bound {b}"
+    );
+    // The ES standard error sqrt((s_m^2 + q (ES - VaR)^2) / m) is computed from bin midpoints:
+    // each of the m tail values moves by at most d = b_ES + b_VaR, and they lie within
+    // D = max - VaR + d of each other, so s_m^2 and (ES - VaR)^2 each move by at most
+    // 2 D d + d^2 (with rounding slack of 1e-6 of se^2).
+    let (se, sse) = (f(&e["es_0.99_se"]), f(&t["es_0.99_se"]));
+    let m = (n as f64 * 0.01).ceil();
+    let d = b + f(&bounds["0.99"]);
+    let big_d = f(&e["max"]) - f(&e["quantiles"]["0.99"]) + d;
+    let allowed = 2.0 * (2.0 * big_d * d + d * d) / m + 1e-6 * se * se;
+    assert!(
+        (se * se - sse * sse).abs() <= allowed,
+        "{path} ES se: {se} vs {sse} (allowed {allowed} in se^2)"
+    );
+    checked
+}
+
+fn scenario(name: &str) -> std::path::PathBuf {
+    root().join("scenarios").join(name)
+}
+
+#[test]
+fn streamed_summaries_match_the_stored_runs_within_their_bounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, paths) in [
+        ("yuhang-2023.toml", "60000"),
+        ("chongqing-beibei-73.toml", "30000"),
+    ] {
+        let file = scenario(name);
+        let args = ["--paths", paths, "--seed", "11"];
+        let stored = run_summary(&file, &tmp.path().join(format!("{name}-stored")), &args);
+        let streamed = run_summary(
+            &file,
+            &tmp.path().join(format!("{name}-streamed")),
+            &[&args[..], &["--streaming"]].concat(),
+        );
+        assert!(
+            stored.get("streaming").is_none(),
+            "stored runs have no streaming section"
+        );
+        assert_eq!(streamed["streaming"]["reason"], "requested");
+        assert_eq!(streamed["streaming"]["relative_bin_width"], 1.0 / 1024.0);
+        let mut s = streamed.clone();
+        s.as_object_mut().unwrap().remove("streaming");
+        let n = stored["paths"].as_u64().unwrap();
+        let checked = compare(&stored, &s, name, n);
+        assert!(checked > 50, "{name}: only {checked} quantiles compared");
+        // The charts are drawn from the bins.
+        assert!(tmp.path().join(format!("{name}-streamed/pool_loss.svg")).exists());
+    }
+}
+
+#[test]
+fn streamed_runs_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = scenario("yuhang-2023.toml");
+    let run = |threads: &str| {
+        let mut v = run_summary(
+            &file,
+            &tmp.path().join(threads),
+            &[
+                "--paths",
+                "300000",
+                "--seed",
+                "5",
+                "--streaming",
+                "--threads",
+                threads,
+            ],
+        );
+        let o = v.as_object_mut().unwrap();
+        o.remove("elapsed_s");
+        o.remove("threads");
+        o["manifest"].as_object_mut().unwrap().remove("elapsed_s");
+        v
+    };
+    assert_eq!(run("1"), run("3"));
+}
+
+#[test]
+fn streaming_refuses_what_needs_per_path_rows() {
+    let file = scenario("yuhang-2023.toml");
+    let f = file.to_str().unwrap();
+    for extra in [
+        &["--importance", "auto"][..],
+        &["--until-se", "pool_loss.mean=1"][..],
+    ] {
+        let o = common::ipabs(
+            &[
+                &["run", f, "--paths", "5000", "--streaming", "--quiet"][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("streamed run"),
+            "{extra:?}"
+        );
+    }
+}
