@@ -390,7 +390,7 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
 /// Steps 1-4 of the draw order: sector factors, mixing variable, firm and party defaults.
 fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     if let Some(t) = &mut s.tilt {
-        t.start();
+        t.start(rng);
     }
     for (j, z) in s.z.iter_mut().enumerate() {
         *z = tilted(&mut s.tilt, Coord::Factor(j), normal(rng));
