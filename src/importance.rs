@@ -981,7 +981,7 @@ mod tests {
         };
         let tilt = Tilt::from_full(dims, vec![-1.0, 0.5, 0.25, 0.0]);
         let mut s = TiltState::new(tilt, true);
-        s.start();
+        s.start(&mut crate::runner::block_rng(1, 0));
         let xs = [0.3, -1.2, 2.0];
         let coords = [Coord::Factor(0), Coord::Factor(1), Coord::Firm(0)];
         let mut ratio = 1.0;
