@@ -43,7 +43,7 @@
 //! the `rho N` most severe paths, ranked by the metric's value and then by pool loss, guarantor
 //! shortfall and missed payments.
 //!
-//! **A mixture of shifts** for a quantile (or ES) metric ([`mixture_steps`]): a tail reached by
+//! **A mixture of shifts** ([`mixture_steps`]), after the single shift: a tail reached by
 //! several routes (on the flagship, the district guarantor's own default with one large firm
 //! default, or many firm defaults without it) is covered badly by one mean. The pilot's tail
 //! paths are grouped by route (which guarantors' and the undertaker's own defaults they hold),
@@ -616,8 +616,8 @@ pub struct Pilot {
     /// Whether the firms' idiosyncratic normals are shifted too (else only the sector and the
     /// parties' normals).
     pub idiosyncratic: bool,
-    /// Most routes into a quantile's tail, each a component of a defensive mixture (1: one
-    /// shift; see [`mixture_steps`]); other metrics use one shift.
+    /// Most routes into the metric's tail, each a component of a defensive mixture (1: one
+    /// shift; see [`mixture_steps`]).
     pub routes: usize,
     /// The weight of the mixture's zero-shift component.
     pub defensive: f64,
@@ -677,9 +677,9 @@ struct PilotPath {
 }
 
 /// Chooses the shift for `target` by the cross-entropy method (module docs). `stream(i)` is the
-/// generator of pilot block `i` (4,096 paths each); the result depends on nothing else. For a
-/// quantile (or ES) with `pilot.routes > 1`, the single shift found is then split into a
-/// defensive mixture ([`mixture_steps`]).
+/// generator of pilot block `i` (4,096 paths each); the result depends on nothing else. With
+/// `pilot.routes > 1` (the default), the single shift found is then split into a defensive
+/// mixture ([`mixture_steps`]).
 pub fn cross_entropy<R: Rng + SeedableRng>(
     plan: &Plan,
     target: &Target,
@@ -738,7 +738,7 @@ pub fn cross_entropy<R: Rng + SeedableRng>(
         }
     }
     let mut tilt = Tilt::from_full(dims, mu);
-    if pilot.routes > 1 && matches!(target.statistic, Statistic::Quantile { .. }) {
+    if pilot.routes > 1 {
         // Within a route the firms' normals move too (if the pool is small enough).
         let movable: Vec<bool> = (0..dims.len())
             .map(|j| {
