@@ -41,12 +41,28 @@
 //! current estimate of the quantile (a quantile or an ES). A tail too rare for the pilot is
 //! reached in levels: while fewer than `rho N` pilot paths are in it, `h` is the indicator of
 //! the `rho N` most severe paths, ranked by the metric's value and then by pool loss, guarantor
-//! shortfall and missed payments. The pilot uses its own streams ([`Pilot::seed`]) and runs on
+//! shortfall and missed payments.
+//!
+//! **A mixture of shifts** ([`mixture_steps`]), after the single shift: a tail reached by
+//! several routes (on the flagship, the district guarantor's own default with one large firm
+//! default, or many firm defaults without it) is covered badly by one mean. The pilot's tail
+//! paths are grouped by route (which guarantors' and the undertaker's own defaults they hold),
+//! each route gets its own cross-entropy shift `mu_k` and a weight `pi_k` by its share of the
+//! tail, and a zero shift of weight 0.1 is added (Hesterberg's defensive mixture). Each path
+//! then draws one uniform `u` *before its first normal* (only when the tilt is a mixture; one
+//! shift and plain runs draw nothing more) and uses the first component with
+//! `u < pi_1 + ... + pi_k`; its weight is the nominal over the mixture density,
+//!
+//! ```text
+//! w = phi(y) / sum_k pi_k phi(y - mu_k) = 1 / sum_k pi_k exp(mu_k·y - |mu_k|^2 / 2) <= 1 / pi_0,
+//! ```
+//!
+//! whichever component drew it. The pilot uses its own streams ([`Pilot::seed`]) and runs on
 //! one thread in path order, so the shift depends on the seed only.
 
 use std::fmt;
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 
 use crate::model::Scenario;
 use crate::path::{PathOutcome, Scratch, simulate_path};
@@ -132,13 +148,25 @@ pub enum TiltError {
     TooLarge { index: usize, value: f64, max: f64 },
 }
 
-/// A mean shift `mu` of the path's normals (module docs).
+/// A mean shift `mu` of the path's normals, or a defensive mixture of shifts (module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tilt {
     dims: Dims,
     shift: Vec<f64>,
     /// `|mu|^2 / 2`.
     half_norm_sq: f64,
+    /// A mixture's components `(pi_k, mu_k)`, the first being `shift`; empty for one shift.
+    mixture: Vec<Component>,
+}
+
+/// One component of a mixture of shifts: drawn with probability `weight`, it shifts the
+/// normals by `shift`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub weight: f64,
+    pub shift: Vec<f64>,
+    /// `ln pi_k - |mu_k|^2 / 2`.
+    log_offset: f64,
 }
 
 impl Tilt {
@@ -220,22 +248,58 @@ impl Tilt {
     }
 
     fn from_full(dims: Dims, shift: Vec<f64>) -> Tilt {
-        let half_norm_sq = 0.5 * shift.iter().map(|m| m * m).sum::<f64>();
+        let half_norm_sq = half_norm_sq(&shift);
         Tilt {
             dims,
             shift,
             half_norm_sq,
+            mixture: Vec::new(),
         }
     }
 
-    /// Whether every `mu_j` is 0 (then the run is plain Monte Carlo).
-    pub fn is_zero(&self) -> bool {
-        self.shift.iter().all(|&m| m == 0.0)
+    /// The mixture `sum_k pi_k N(mu_k, I)` of `parts = [(pi_k, mu_k)]` (full-length shifts; the
+    /// weights are normalised, components of weight 0 dropped). One component is a plain shift.
+    fn from_mixture(dims: Dims, parts: Vec<(f64, Vec<f64>)>) -> Tilt {
+        let total: f64 = parts.iter().map(|(p, _)| p).sum();
+        let mut mixture: Vec<Component> = parts
+            .into_iter()
+            .filter(|(p, _)| *p > 0.0)
+            .map(|(p, shift)| Component {
+                weight: p / total,
+                log_offset: (p / total).ln() - half_norm_sq(&shift),
+                shift,
+            })
+            .collect();
+        let mut tilt = Tilt::from_full(dims, mixture[0].shift.clone());
+        if mixture.len() > 1 {
+            tilt.mixture = std::mem::take(&mut mixture);
+        }
+        tilt
     }
 
-    /// `mu`, one value per coordinate.
+    /// Whether every `mu_j` of every component is 0 (then the run is plain Monte Carlo).
+    pub fn is_zero(&self) -> bool {
+        self.components()
+            .iter()
+            .all(|c| c.shift.iter().all(|&m| m == 0.0))
+    }
+
+    /// `mu`, one value per coordinate (a mixture's first component).
     pub fn shift(&self) -> &[f64] {
         &self.shift
+    }
+
+    /// The components `(pi_k, mu_k)`: one of weight 1 for a single shift.
+    pub fn components(&self) -> std::borrow::Cow<'_, [Component]> {
+        if self.mixture.is_empty() {
+            std::borrow::Cow::Owned(vec![Component {
+                weight: 1.0,
+                shift: self.shift.clone(),
+                log_offset: -self.half_norm_sq,
+            }])
+        } else {
+            std::borrow::Cow::Borrowed(&self.mixture)
+        }
     }
 
     /// The coordinates.
@@ -249,13 +313,23 @@ impl Tilt {
     }
 }
 
-/// A path's view of a [`Tilt`]: shifts each draw and accumulates `-mu·x`; optionally records
-/// the shifted draws `y` (for the pilot).
+/// `|mu|^2 / 2`.
+fn half_norm_sq(shift: &[f64]) -> f64 {
+    0.5 * shift.iter().map(|m| m * m).sum::<f64>()
+}
+
+/// A path's view of a [`Tilt`]: picks a mixture's component, shifts each draw and accumulates
+/// `-mu·x` (one shift) or every `mu_k·y` (a mixture); optionally records the shifted draws `y`
+/// (for the pilot).
 #[derive(Debug, Clone)]
 pub struct TiltState {
     tilt: Tilt,
-    /// `-sum_j mu_j x_j` over the draws of the current path.
+    /// The current path's component (0 for one shift).
+    active: usize,
+    /// One shift: `-sum_j mu_j x_j` over the draws of the current path.
     dot: f64,
+    /// A mixture: `mu_k·y` of each component over the draws of the current path.
+    dots: Vec<f64>,
     /// With recording: the current path's `y`, one per coordinate (0 where nothing was drawn).
     draws: Option<Vec<f64>>,
 }
@@ -264,39 +338,77 @@ impl TiltState {
     /// The state of `tilt`; `record` keeps each path's shifted draws.
     pub fn new(tilt: Tilt, record: bool) -> Self {
         let n = tilt.dims.len();
+        let k = tilt.mixture.len();
         TiltState {
             tilt,
+            active: 0,
             dot: 0.0,
+            dots: vec![0.0; k],
             draws: record.then(|| vec![0.0; n]),
         }
     }
 
-    /// Starts a path.
+    /// Starts a path. A mixture picks the path's component here, from one uniform
+    /// `u = rng.random::<f64>()` drawn before any of the path's normals (the first component
+    /// `k` with `u < pi_1 + ... + pi_k`); a single shift draws nothing.
     #[inline]
-    pub fn start(&mut self) {
+    pub fn start<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         self.dot = 0.0;
+        if !self.tilt.mixture.is_empty() {
+            let u: f64 = rng.random();
+            let mut acc = 0.0;
+            let last = self.tilt.mixture.len() - 1;
+            self.active = last;
+            for (k, c) in self.tilt.mixture[..last].iter().enumerate() {
+                acc += c.weight;
+                if u < acc {
+                    self.active = k;
+                    break;
+                }
+            }
+            self.dots.iter_mut().for_each(|d| *d = 0.0);
+        }
         if let Some(d) = &mut self.draws {
             d.iter_mut().for_each(|x| *x = 0.0);
         }
     }
 
-    /// The draw `x` of coordinate `c` becomes `y = x + mu_c`.
+    /// The draw `x` of coordinate `c` becomes `y = x + mu_c` (of the path's component).
     #[inline]
     pub fn draw(&mut self, c: Coord, x: f64) -> f64 {
         let j = self.tilt.dims.index(c);
-        let mu = self.tilt.shift[j];
-        self.dot -= mu * x;
-        let y = x + mu;
+        let y = if self.tilt.mixture.is_empty() {
+            let mu = self.tilt.shift[j];
+            self.dot -= mu * x;
+            x + mu
+        } else {
+            let y = x + self.tilt.mixture[self.active].shift[j];
+            for (d, comp) in self.dots.iter_mut().zip(&self.tilt.mixture) {
+                *d += comp.shift[j] * y;
+            }
+            y
+        };
         if let Some(d) = &mut self.draws {
             d[j] = y;
         }
         y
     }
 
-    /// `ln w = -mu·x - |mu|^2 / 2` of the current path.
+    /// `ln w` of the current path: `-mu·x - |mu|^2 / 2` for one shift; for a mixture
+    /// `-ln sum_k pi_k exp(mu_k·y - |mu_k|^2 / 2)` (the nominal density over the mixture's,
+    /// whatever component drew the path), summed stably from its largest term.
     #[inline]
     pub fn log_weight(&self) -> f64 {
-        self.dot - self.tilt.half_norm_sq
+        if self.tilt.mixture.is_empty() {
+            return self.dot - self.tilt.half_norm_sq;
+        }
+        let terms = self
+            .dots
+            .iter()
+            .zip(&self.tilt.mixture)
+            .map(|(d, c)| d + c.log_offset);
+        let top = terms.clone().fold(f64::NEG_INFINITY, f64::max);
+        -(top + terms.map(|a| (a - top).exp()).sum::<f64>().ln())
     }
 
     /// The current path's shifted draws, if recorded.
@@ -504,6 +616,11 @@ pub struct Pilot {
     /// Whether the firms' idiosyncratic normals are shifted too (else only the sector and the
     /// parties' normals).
     pub idiosyncratic: bool,
+    /// Most routes into the metric's tail, each a component of a defensive mixture (1: one
+    /// shift; see [`mixture_steps`]).
+    pub routes: usize,
+    /// The weight of the mixture's zero-shift component.
+    pub defensive: f64,
 }
 
 impl Pilot {
@@ -521,8 +638,13 @@ impl Pilot {
             elite: 0.1,
             seed: Pilot::seed(seed),
             idiosyncratic: firms <= Pilot::MAX_IDIOSYNCRATIC,
+            routes: 4,
+            defensive: 0.1,
         }
     }
+
+    /// Pilot iterations under the mixture after the tail paths are first clustered.
+    pub const MIXTURE_STEPS: usize = 3;
 
     /// The pilot's seed: `seed` xor a fixed constant, so its streams are not the run's.
     pub fn seed(seed: u64) -> u64 {
@@ -550,86 +672,235 @@ struct PilotPath {
     score: f64,
     /// `(pool loss, guarantor shortfall, missed)`: ranks paths outside the tail.
     severity: [f64; 3],
+    /// The path's route: bit `p` for party `p`'s own default, the next bit for the undertaker's.
+    route: u64,
 }
 
 /// Chooses the shift for `target` by the cross-entropy method (module docs). `stream(i)` is the
-/// generator of pilot block `i` (4,096 paths each); the result depends on nothing else.
+/// generator of pilot block `i` (4,096 paths each); the result depends on nothing else. With
+/// `pilot.routes > 1` (the default), the single shift found is then split into a defensive
+/// mixture ([`mixture_steps`]).
 pub fn cross_entropy<R: Rng + SeedableRng>(
     plan: &Plan,
     target: &Target,
     pilot: &Pilot,
     stream: impl Fn(u64) -> R,
 ) -> Choice {
-    const BLOCK: u64 = 4096;
     let dims = Dims::of(plan);
     let drawn_party: Vec<bool> = plan.party_defaults.iter().map(Option::is_some).collect();
     // Quantiles keep the firms' normals unshifted: their tail is a union of corners (one
     // large default with a guarantor's, or many defaults) that per-firm shifts chase noisily,
     // spreading the weights (measured on the flagship: worse than the factors alone).
     let shift_firms = pilot.idiosyncratic && !matches!(target.statistic, Statistic::Quantile { .. });
+    // Which coordinates may move: firms as above; parties and the undertaker only if drawn.
+    let movable: Vec<bool> = (0..dims.len())
+        .map(|j| {
+            let firm = j >= dims.factors && j < dims.factors + dims.firms;
+            let party = j >= dims.index(Coord::Party(0)) && j < dims.index(Coord::Undertaker);
+            if firm {
+                shift_firms
+            } else if party {
+                drawn_party[j - dims.index(Coord::Party(0))]
+            } else if j == dims.index(Coord::Undertaker) {
+                plan.undertaker_default.is_some()
+            } else {
+                true
+            }
+        })
+        .collect();
     let mut mu = vec![0.0; dims.len()];
     let mut reached = 0;
     let mut iterations = 0;
-    let blocks = pilot.paths.div_ceil(BLOCK).max(1);
-    let mut block_index = 0;
+    let mut sampler = PilotSampler {
+        plan,
+        target,
+        blocks: pilot.paths.div_ceil(PilotSampler::BLOCK).max(1),
+        next_block: 0,
+    };
+    let mut last = Vec::new();
     for _ in 0..pilot.iterations {
         iterations += 1;
-        let tilt = Tilt::from_full(dims, mu.clone());
-        let mut scratch = Scratch::new(plan).with_tilt(TiltState::new(tilt, true));
-        let mut sample = Vec::with_capacity((blocks * BLOCK) as usize);
-        for _ in 0..blocks {
-            let mut rng = stream(block_index);
-            block_index += 1;
-            for _ in 0..BLOCK {
-                simulate_path(plan, &mut rng, &mut scratch);
+        let sample = sampler.run(Tilt::from_full(dims, mu.clone()), &stream);
+        let (h, in_tail) = cross_entropy_weights(target, &sample, pilot.elite);
+        reached = if in_tail { reached + 1 } else { 0 };
+        if let Some(m) = weighted_mean(&sample, &h, None) {
+            for ((out, m), &free) in mu.iter_mut().zip(m).zip(&movable) {
+                *out = if free && m.is_finite() {
+                    m.clamp(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT)
+                } else {
+                    0.0
+                };
+            }
+        }
+        last = sample.into_iter().zip(h).filter(|(_, h)| *h > 0.0).collect();
+        if reached >= 2 {
+            break;
+        }
+    }
+    let mut tilt = Tilt::from_full(dims, mu);
+    if pilot.routes > 1 {
+        // Within a route the firms' normals move too (if the pool is small enough).
+        let movable: Vec<bool> = (0..dims.len())
+            .map(|j| {
+                movable[j] || (pilot.idiosyncratic && j >= dims.factors && j < dims.factors + dims.firms)
+            })
+            .collect();
+        let (mixed, steps, in_tail) = mixture_steps(&mut sampler, &stream, pilot, &movable, last);
+        tilt = mixed;
+        iterations += steps;
+        reached = usize::from(in_tail);
+    }
+    Choice {
+        tilt,
+        iterations,
+        reached_tail: reached > 0,
+        pilot_paths: sampler.next_block * PilotSampler::BLOCK,
+    }
+}
+
+/// Simulates the pilot's paths, block after block on the pilot's streams.
+struct PilotSampler<'a> {
+    plan: &'a Plan,
+    target: &'a Target,
+    /// Blocks per iteration.
+    blocks: u64,
+    /// The next block's index (blocks are never reused).
+    next_block: u64,
+}
+
+impl PilotSampler<'_> {
+    const BLOCK: u64 = 4096;
+
+    /// One iteration's paths drawn under `tilt`.
+    fn run<R: Rng + SeedableRng>(&mut self, tilt: Tilt, stream: &impl Fn(u64) -> R) -> Vec<PilotPath> {
+        let mut scratch = Scratch::new(self.plan).with_tilt(TiltState::new(tilt, true));
+        let mut sample = Vec::with_capacity((self.blocks * Self::BLOCK) as usize);
+        for _ in 0..self.blocks {
+            let mut rng = stream(self.next_block);
+            self.next_block += 1;
+            for _ in 0..Self::BLOCK {
+                simulate_path(self.plan, &mut rng, &mut scratch);
                 let o = &scratch.outcome;
                 let t = scratch.tilt_state().expect("the pilot's scratch is tilted");
                 sample.push(PilotPath {
                     y: t.draws().map(<[f64]>::to_vec).unwrap_or_default(),
                     log_w: t.log_weight(),
-                    score: target.score(o),
+                    score: self.target.score(o),
                     severity: [o.pool_loss, o.guarantor_shortfall, o.missed],
+                    route: route(o),
                 });
             }
         }
-        let (h, in_tail) = cross_entropy_weights(target, &sample, pilot.elite);
-        reached = if in_tail { reached + 1 } else { 0 };
-        let mut num = vec![0.0; dims.len()];
-        let mut den = 0.0;
+        sample
+    }
+}
+
+/// Bit `p` for party `p`'s own default (the first 63 parties), bit 63 for the undertaker's.
+fn route(o: &PathOutcome) -> u64 {
+    let parties = o
+        .parties
+        .iter()
+        .take(63)
+        .enumerate()
+        .filter(|(_, p)| p.defaulted)
+        .fold(0, |acc, (p, _)| acc | 1 << p);
+    parties | u64::from(o.undertaker_defaulted) << 63
+}
+
+/// `sum_i h_i y_i / sum_i h_i` over the paths with `h_i > 0` (and, given `member`, only those
+/// with `member[i]`); `None` without mass.
+fn weighted_mean(sample: &[PilotPath], h: &[f64], member: Option<&[bool]>) -> Option<Vec<f64>> {
+    let dim = sample.first()?.y.len();
+    let mut num = vec![0.0; dim];
+    let mut den = 0.0;
+    for (i, (p, &hi)) in sample.iter().zip(h).enumerate() {
+        if hi > 0.0 && member.is_none_or(|m| m[i]) {
+            den += hi;
+            for (n, y) in num.iter_mut().zip(&p.y) {
+                *n += hi * y;
+            }
+        }
+    }
+    (den > 0.0 && den.is_finite()).then(|| num.into_iter().map(|n| n / den).collect())
+}
+
+/// The defensive mixture for a tail with several routes (Hesterberg 1995, "Weighted average
+/// importance sampling and defensive mixture distributions", *Technometrics* 37(2); the
+/// cross-entropy method for mixtures, Kurtz & Song 2013, *Structural Safety* 42).
+///
+/// A *route* into the tail is the set of own defaults (guarantor parties and the undertaker)
+/// on a tail path: these normals are independent of the pool, so the tail is a union of
+/// corners — e.g. a guarantor's own default with one large firm default, or none and many
+/// firm defaults — that one mean shift cannot cover together. The tail paths
+/// `elite = [(path, h_i)]` of the single-shift pilot are grouped by route; each route with at
+/// least 2% of `sum h` (at most `pilot.routes`, the heaviest) becomes a component whose shift
+/// `mu_k` is its paths' `h`-weighted mean `y` (the cross-entropy shift of that route) and whose
+/// weight is its share of `sum h` (the route's share of the tail's probability) times
+/// `1 - pilot.defensive`. A zero shift of weight `pilot.defensive` bounds every path's weight
+/// by `1 / pilot.defensive`. Then [`Pilot::MIXTURE_STEPS`] more pilot iterations draw under the
+/// mixture and re-estimate the routes from their tail paths. Returns the mixture, the
+/// iterations run and whether the last reached the tail itself.
+fn mixture_steps<R: Rng + SeedableRng>(
+    sampler: &mut PilotSampler<'_>,
+    stream: &impl Fn(u64) -> R,
+    pilot: &Pilot,
+    movable: &[bool],
+    elite: Vec<(PilotPath, f64)>,
+) -> (Tilt, usize, bool) {
+    let dims = Dims::of(sampler.plan);
+    let (mut sample, mut h): (Vec<PilotPath>, Vec<f64>) = elite.into_iter().unzip();
+    let mut steps = 0;
+    let mut in_tail = true;
+    let mut parts;
+    loop {
+        // The routes by their share of the tail, heaviest first (ties by route).
+        let mut routes: Vec<(u64, f64)> = Vec::new();
         for (p, &hi) in sample.iter().zip(&h) {
-            if hi > 0.0 {
-                den += hi;
-                for (n, y) in num.iter_mut().zip(&p.y) {
-                    *n += hi * y;
-                }
+            match routes.iter_mut().find(|(r, _)| *r == p.route) {
+                Some((_, mass)) => *mass += hi,
+                None => routes.push((p.route, hi)),
             }
         }
-        if den > 0.0 && den.is_finite() {
-            for (j, (m, n)) in mu.iter_mut().zip(&num).enumerate() {
-                *m = (n / den).clamp(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT);
-                let firm = j >= dims.factors && j < dims.factors + dims.firms;
-                if firm && !shift_firms {
-                    *m = 0.0;
-                }
-                // Coordinates that draw nothing keep a zero shift.
-                let undrawn = (j >= dims.index(Coord::Party(0)) && j < dims.index(Coord::Undertaker))
-                    && !drawn_party[j - dims.index(Coord::Party(0))]
-                    || (j == dims.index(Coord::Undertaker) && plan.undertaker_default.is_none());
-                if undrawn || !m.is_finite() {
-                    *m = 0.0;
-                }
+        let total: f64 = routes.iter().map(|(_, m)| m).sum();
+        routes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        routes.retain(|(_, m)| *m > 0.02 * total);
+        routes.truncate(pilot.routes);
+        let kept: f64 = routes.iter().map(|(_, m)| m).sum();
+        parts = vec![(pilot.defensive, vec![0.0; dims.len()])];
+        for &(route, mass) in &routes {
+            let member: Vec<bool> = sample.iter().map(|p| p.route == route).collect();
+            if let Some(m) = weighted_mean(&sample, &h, Some(&member)) {
+                let shift = m
+                    .iter()
+                    .zip(movable)
+                    .map(|(&m, &free)| {
+                        if free {
+                            m.clamp(-Tilt::MAX_SHIFT, Tilt::MAX_SHIFT)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                parts.push(((1.0 - pilot.defensive) * mass / kept, shift));
             }
         }
-        if reached >= 2 {
+        if steps == Pilot::MIXTURE_STEPS {
+            break;
+        }
+        steps += 1;
+        let drawn = sampler.run(Tilt::from_mixture(dims, parts.clone()), stream);
+        let (weights, reached) = cross_entropy_weights(sampler.target, &drawn, pilot.elite);
+        in_tail = reached;
+        (sample, h) = drawn.into_iter().zip(weights).filter(|(_, h)| *h > 0.0).unzip();
+        if sample.is_empty() {
             break;
         }
     }
-    Choice {
-        tilt: Tilt::from_full(dims, mu),
-        iterations,
-        reached_tail: reached > 0,
-        pilot_paths: iterations as u64 * blocks * BLOCK,
-    }
+    // The routes first (largest weight first), the defensive zero shift last.
+    let zero = parts.remove(0);
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    parts.push(zero);
+    (Tilt::from_mixture(dims, parts), steps, in_tail)
 }
 
 /// The cross-entropy weights `w_i h_i` of the pilot paths and whether the tail itself was used
@@ -710,7 +981,7 @@ mod tests {
         };
         let tilt = Tilt::from_full(dims, vec![-1.0, 0.5, 0.25, 0.0]);
         let mut s = TiltState::new(tilt, true);
-        s.start();
+        s.start(&mut crate::runner::block_rng(1, 0));
         let xs = [0.3, -1.2, 2.0];
         let coords = [Coord::Factor(0), Coord::Factor(1), Coord::Firm(0)];
         let mut ratio = 1.0;
@@ -723,6 +994,46 @@ mod tests {
             let _ = mu;
         }
         assert!((s.log_weight() - ratio.ln()).abs() < 1e-14);
+    }
+
+    #[test]
+    fn a_mixture_weight_is_the_nominal_over_the_mixture_density() {
+        let dims = Dims {
+            factors: 2,
+            firms: 1,
+            parties: 0,
+        };
+        let parts = vec![
+            (0.6, vec![-1.0, 0.5, 0.25, 0.0]),
+            (0.3, vec![0.0, -2.0, 0.0, 0.0]),
+            (0.1, vec![0.0; 4]),
+        ];
+        let tilt = Tilt::from_mixture(dims, parts.clone());
+        assert_eq!(tilt.components().len(), 3);
+        let mut s = TiltState::new(tilt, true);
+        let mut rng = crate::runner::block_rng(9, 0);
+        let mut picked = [0usize; 3];
+        for _ in 0..2000 {
+            s.start(&mut rng);
+            picked[s.active] += 1;
+            let xs = [0.3, -1.2, 2.0];
+            let coords = [Coord::Factor(0), Coord::Factor(1), Coord::Firm(0)];
+            let ys: Vec<f64> = xs.iter().zip(coords).map(|(x, c)| s.draw(c, *x)).collect();
+            // w = phi(y) / sum_k pi_k phi(y - mu_k), coordinate by coordinate.
+            let phi = |v: f64| (-0.5 * v * v).exp();
+            let nominal: f64 = ys.iter().map(|&y| phi(y)).product();
+            let mixture: f64 = parts
+                .iter()
+                .map(|(pi, mu)| pi * ys.iter().zip(mu).map(|(y, m)| phi(y - m)).product::<f64>())
+                .sum();
+            assert!((s.log_weight() - (nominal / mixture).ln()).abs() < 1e-12);
+            assert_eq!(ys[1] - xs[1], parts[s.active].1[1]);
+        }
+        // The component is drawn with probability pi_k: 4 binomial standard errors.
+        for (k, n) in picked.iter().enumerate() {
+            let p = parts[k].0;
+            assert!((*n as f64 - 2000.0 * p).abs() <= 4.0 * (2000.0 * p * (1.0 - p)).sqrt());
+        }
     }
 
     #[test]

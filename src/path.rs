@@ -18,7 +18,9 @@
 //!
 //! Under importance sampling ([`Scratch::with_tilt`]) each of these normals is shifted by its
 //! `mu_j` as it is drawn, and the path carries its likelihood ratio ([`Scratch::log_weight`]);
-//! see [`crate::importance`]. The draws themselves, and their order, do not change.
+//! see [`crate::importance`]. The draws themselves, and their order, do not change, except that
+//! under a *mixture* of shifts one uniform picking the path's component comes first, before
+//! step 1 (plain runs and single shifts draw nothing more).
 //!
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
@@ -454,7 +456,7 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
 /// defaults.
 fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     if let Some(t) = &mut s.tilt {
-        t.start();
+        t.start(rng);
     }
     for (j, z) in s.z.iter_mut().enumerate() {
         *z = tilted(&mut s.tilt, Coord::Factor(j), normal(rng));

@@ -10,8 +10,10 @@
 //!   plain run (pinned in `tests/data/importance/yuhang-2023-plain-20m.json`, with the command
 //!   that made it) within 4 combined standard errors, at 10x lower variance or better than
 //!   plain Monte Carlo at the same paths (plain variance per path from the long run). The 99.9%
-//!   quantile of the municipal guarantor's payout agrees within 4 se; its variance reduction is
-//!   printed (a single mean shift does not reach 10x on it: see benches/README.md).
+//!   quantile of the municipal guarantor's payout (sampled under a defensive mixture of shifts,
+//!   one per route into its tail) agrees within 4 se; over replications its variance is at
+//!   least 2x below plain Monte Carlo's (measured ~4.7x at 200k paths; the 10x of issue 5 is
+//!   not reached: see benches/README.md).
 //!
 //! Seeds are fixed, so the tests are deterministic; 4 se makes a false alarm unlikely.
 
@@ -84,6 +86,17 @@ fn importance_sampled_runs_do_not_depend_on_threads() {
     );
     // The pilot itself runs on its own streams on one thread: the same shift again.
     assert_eq!(chosen(&plan, &scenario, "tranches.senior.p_loss", 5), tilt);
+    // A mixture of shifts draws its component inside the path's stream: the same too.
+    let metric = "guarantors.municipal guarantor.payout.quantiles.0.999";
+    let mixture = chosen(&plan, &scenario, metric, 5);
+    assert!(mixture.components().len() >= 2);
+    let one = runner::simulate_tilted(&plan, 30_000, 5, 1, &Silent, Some(&mixture)).unwrap();
+    let two = runner::simulate_tilted(&plan, 30_000, 5, 2, &Silent, Some(&mixture)).unwrap();
+    assert_eq!(one.weights, two.weights);
+    assert_eq!(
+        summary(&scenario, one).to_json(),
+        summary(&scenario, two).to_json()
+    );
 }
 
 #[test]
@@ -223,4 +236,63 @@ fn flagship_guarantor_payout_quantile_agrees_with_the_long_plain_run() {
     );
     assert!((qi - r.q999).abs() <= 4.0 * (se_i * se_i + se_ref * se_ref).sqrt());
     assert!(se_i > 0.0);
+}
+
+#[test]
+fn flagship_guarantor_payout_quantile_mixture_beats_plain_over_replications() {
+    // 12 runs of 25,000 paths each, importance sampled (each choosing its own mixture) and
+    // plain: the spread of the estimates over runs is the honest error of one run. With 12
+    // runs each, the ratio of the two sample variances is within a factor ~2.9 of the truth at
+    // 95% (F(11, 11)); the mixture measures ~4.7x at 200,000 paths and the single shift ~2.7x,
+    // so 2x is the claim a broken mixture (weights wrong, or worse than plain) fails.
+    let scenario = flagship();
+    let plan = Plan::new(&scenario);
+    let metric = "guarantors.municipal guarantor.payout.quantiles.0.999";
+    let n = 25_000;
+    let q = |sim: runner::Simulation| summary(&scenario, sim).guarantors[1].payout.quantiles["0.999"];
+    let (mut weighted, mut plain) = (Vec::new(), Vec::new());
+    for k in 1..=12u64 {
+        let seed = 104_729 * k;
+        let tilt = chosen(&plan, &scenario, metric, seed);
+        assert!(
+            tilt.components().len() >= 2,
+            "a mixture: {:?}",
+            tilt.components().len()
+        );
+        weighted.push(q(runner::simulate_tilted(
+            &plan,
+            n,
+            seed,
+            0,
+            &Silent,
+            Some(&tilt),
+        )
+        .unwrap()));
+        plain.push(q(runner::simulate(&plan, n, seed, 0, &Silent).unwrap()));
+    }
+    let var = |x: &[f64]| {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64
+    };
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let ratio = var(&plain) / var(&weighted);
+    println!(
+        "municipal payout VaR 0.999 over 12 runs of {n}: mixture {:.0} sd {:.0}, plain {:.0} sd {:.0}, variance ratio {ratio:.1}",
+        mean(&weighted),
+        var(&weighted).sqrt(),
+        mean(&plain),
+        var(&plain).sqrt()
+    );
+    assert!(ratio >= 2.0, "variance ratio {ratio}");
+    let r = reference();
+    // The mean of 12 runs against the reference: 4 combined standard errors (sd / sqrt 12 and
+    // the reference's 95% half width / 1.96).
+    let se_ref = (r.q999_ci[1] - r.q999_ci[0]) / (2.0 * 1.959_964);
+    let se = (var(&weighted) / 12.0 + se_ref * se_ref).sqrt();
+    assert!(
+        (mean(&weighted) - r.q999).abs() <= 4.0 * se,
+        "{} vs {}",
+        mean(&weighted),
+        r.q999
+    );
 }

@@ -12,8 +12,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{Exceedance, PayoutData};
-use super::figures::{DrawError, Drawn, frame, money_by_log_share, note, payout_panel};
-use super::style::{GREY, LIGHT_GREY, Style, okabe_ito as oi, percent};
+use super::figures::{DrawError, Drawn, by_period, frame, money_by_log_share, note, payout_panel};
+use super::style::{GREY, Style, okabe_ito as oi, percent};
 use super::{ChartError, Drawing, Labels, render_drawing};
 use crate::exposure::PayerFigures;
 use crate::report::table::grouped;
@@ -89,31 +89,14 @@ fn cap_exhaustion_draw<DB: DrawingBackend>(
     } else {
         3
     };
-    let mut chart = ChartBuilder::on(&body)
-        .margin(style.px(6.0))
-        .x_label_area_size(style.px(46.0))
-        .y_label_area_size(style.px(70.0))
-        .build_cartesian_2d(0.5..(periods as f64 + 0.5), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
-        .axis_style(GREY.stroke_width(style.px(1.0)))
-        .x_labels(periods.min(24))
-        .y_labels(8)
-        .x_desc(l.period)
-        .y_desc(l.cap_exhaustion_axis)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .x_label_formatter(&|x| {
-            if (x - x.round()).abs() < 1e-9 && *x >= 1.0 {
-                format!("{}", x.round() as i64)
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|y| format!("{}%", grouped(*y, decimals)))
-        .draw()?;
+    let mut chart = by_period(
+        &body,
+        style,
+        periods,
+        (0.0, top),
+        (l.cap_exhaustion_axis, 70.0),
+        &|y| format!("{}%", grouped(*y, decimals)),
+    )?;
     let w = style.px(2.5);
     let len = style.ipx(20.0);
     for (i, (name, by)) in series.iter().enumerate() {

@@ -87,6 +87,44 @@ pub(crate) fn money_by_log_share<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// A chart with the payment periods `1..=periods` across (whole periods labelled) and `lo..hi`
+/// up, labelled by `y_label`, its mesh and axis titles (`period`, `y_desc`) drawn.
+pub(crate) fn by_period<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    style: &Style,
+    periods: usize,
+    (lo, hi): (f64, f64),
+    (y_desc, y_label_area): (&str, f64),
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, DrawError> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(style.px(6.0))
+        .x_label_area_size(style.px(46.0))
+        .y_label_area_size(style.px(y_label_area))
+        .build_cartesian_2d(0.5..(periods as f64 + 0.5), lo..hi)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
+        .axis_style(GREY.stroke_width(style.px(1.0)))
+        .x_labels(periods.min(24))
+        .y_labels(8)
+        .x_desc(style.labels.period)
+        .y_desc(y_desc)
+        .label_style(style.font(12.0))
+        .axis_desc_style(style.font(13.0))
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 && *x >= 1.0 {
+                format!("{}", x.round() as i64)
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(y_label)
+        .draw()?;
+    Ok(chart)
+}
+
 /// Draws the legend of `chart` at `position`, in the one legend style of the charts.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -539,31 +577,14 @@ pub fn coverage<DB: DrawingBackend>(
     let bottom = if bottom >= 0.0 { 0.0 } else { bottom * 1.1 };
     let clamp = |v: f64| v.clamp(bottom, top);
 
-    let mut chart = ChartBuilder::on(&body)
-        .margin(style.px(6.0))
-        .x_label_area_size(style.px(46.0))
-        .y_label_area_size(style.px(64.0))
-        .build_cartesian_2d(0.5..(periods as f64 + 0.5), bottom..top)?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(LIGHT_GREY.stroke_width(style.px(1.0)))
-        .axis_style(GREY.stroke_width(style.px(1.0)))
-        .x_labels(periods.min(24))
-        .y_labels(8)
-        .x_desc(l.period)
-        .y_desc(l.coverage_axis)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .x_label_formatter(&|x| {
-            if (x - x.round()).abs() < 1e-9 && *x >= 1.0 {
-                format!("{}", x.round() as i64)
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|y| format!("{y:.2}"))
-        .draw()?;
+    let mut chart = by_period(
+        &body,
+        style,
+        periods,
+        (bottom, top),
+        (l.coverage_axis, 64.0),
+        &|y| format!("{y:.2}"),
+    )?;
 
     let xs: Vec<usize> = (0..periods).filter(|&k| q(k, "0.5").is_some()).collect();
     let band = |lo: &str, hi: &str| -> Vec<(f64, f64)> {

@@ -306,6 +306,10 @@ pub struct ImportanceJson {
     pub undertaker_shift: f64,
     /// `|mu|`.
     pub shift_norm: f64,
+    /// The components of a defensive mixture of shifts, each path drawn under one of them with
+    /// probability `weight` (the fields above are the first's); one of weight 1 for a single
+    /// shift. The zero-shift component, if any, is last.
+    pub components: Vec<ShiftJson>,
     /// Kish's effective sample size `(sum w)^2 / sum w^2`.
     pub effective_sample_size: f64,
     /// `effective_sample_size / paths`.
@@ -320,6 +324,17 @@ pub struct ImportanceJson {
     pub pilot_paths: u64,
     pub pilot_iterations: usize,
     pub pilot_reached_tail: bool,
+}
+
+/// One component of a mixture of shifts: its weight and its shift, split as in
+/// [`ImportanceJson`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShiftJson {
+    pub weight: f64,
+    pub factor_shift: Vec<f64>,
+    pub firm_shift: Vec<f64>,
+    pub party_shift: Vec<f64>,
+    pub undertaker_shift: f64,
 }
 
 impl ImportanceJson {
@@ -338,6 +353,7 @@ impl ImportanceJson {
             party_shift: Vec::new(),
             undertaker_shift: 0.0,
             shift_norm: 0.0,
+            components: Vec::new(),
             effective_sample_size: ess,
             effective_sample_fraction: ess / n,
             mean_weight: mean,
@@ -359,6 +375,17 @@ impl ImportanceJson {
         self.party_shift = mu[firms..parties].to_vec();
         self.undertaker_shift = mu[parties];
         self.shift_norm = tilt.norm();
+        self.components = tilt
+            .components()
+            .iter()
+            .map(|c| ShiftJson {
+                weight: c.weight,
+                factor_shift: c.shift[..d.factors].to_vec(),
+                firm_shift: c.shift[d.factors..firms].to_vec(),
+                party_shift: c.shift[firms..parties].to_vec(),
+                undertaker_shift: c.shift[parties],
+            })
+            .collect();
         self.metric = metric.map(str::to_owned);
         if let Some(c) = pilot {
             self.method = "cross_entropy";
