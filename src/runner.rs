@@ -601,6 +601,20 @@ pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// A pool of `threads` threads (0: every core) for a run's blocks.
+///
+/// # Errors
+/// [`RunError::Threads`] when the pool cannot be started.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Threads {
+            threads,
+            reason: e.to_string(),
+        })
+}
+
 /// Coverage below this counts as "below 1".
 pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 
@@ -773,13 +787,7 @@ pub fn simulate_blocks_tilted(
 ) -> Result<Simulation, RunError> {
     let tilt = tilt.filter(|t| !t.is_zero());
     let block_range = blocks.start.min(block_count(paths))..blocks.end.min(block_count(paths));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| RunError::Threads {
-            threads,
-            reason: e.to_string(),
-        })?;
+    let pool = thread_pool(threads)?;
     let layout = Layout::of(plan);
     let sampled = coverage_sample_paths(plan.periods, paths);
     let blocks: Option<Vec<Block>> = pool.install(|| {

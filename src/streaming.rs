@@ -19,7 +19,7 @@ use crate::plan::Plan;
 use crate::report::summary::{DistributionJson, Outcomes, convergence_paths, coverage_bands};
 use crate::runner::{
     BLOCK_PATHS, COVERAGE_FLOOR, Layout, Progress, RunError, Weights, block_count, coverage_sample_paths,
-    run_block,
+    run_block, thread_pool,
 };
 use crate::stats::Proportion;
 use crate::stats::histogram::{ColumnAccumulator, Event};
@@ -68,13 +68,7 @@ pub fn simulate_streaming(
     progress: &dyn Progress,
     events: &[(usize, Event)],
 ) -> Result<StreamedRun, RunError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| RunError::Threads {
-            threads,
-            reason: e.to_string(),
-        })?;
+    let pool = thread_pool(threads)?;
     let layout = Layout::of(plan);
     let base = Scratch::new(plan);
     let mut baseline = vec![0.0; layout.len()];
