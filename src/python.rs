@@ -66,6 +66,7 @@ fn job_error(e: JobError) -> PyErr {
         JobError::NoPaths
         | JobError::ShardOfTarget
         | JobError::ShardOfImportance
+        | JobError::StreamingOf { .. }
         | JobError::Shard { .. } => PyValueError::new_err(message),
     }
 }
