@@ -12,7 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{Exceedance, PayoutData};
-use super::figures::{DrawError, Drawn, by_period, frame, money_by_log_share, note, payout_panel};
+use super::figures::{DrawError, Drawn, by_period, frame, legend, money_by_log_share, note, payout_panel};
 use super::style::{GREY, Style, okabe_ito as oi, percent};
 use super::{ChartError, Drawing, Labels, render_drawing};
 use crate::exposure::PayerFigures;
@@ -116,16 +116,7 @@ fn cap_exhaustion_draw<DB: DrawingBackend>(
                 .map(|&(x, y)| Circle::new((x, y), style.px(4.0), colour.filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .margin(style.px(8.0))
-        .legend_area_size(style.px(28.0))
-        .label_font(style.font(12.5))
-        .background_style(WHITE.mix(0.92))
-        .border_style(GREY.stroke_width(style.px(1.0)))
-        .draw()?;
-    Ok(())
+    legend(&mut chart, style, SeriesLabelPosition::UpperLeft)
 }
 
 /// `CNY 1,234,567` (`1,234,567 元` in Chinese for CNY).

@@ -126,7 +126,7 @@ pub(crate) fn by_period<'a, DB: DrawingBackend>(
 }
 
 /// Draws the legend of `chart` at `position`, in the one legend style of the charts.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     style: &Style,
     position: SeriesLabelPosition,
