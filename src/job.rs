@@ -19,6 +19,7 @@ use crate::plan::Plan;
 use crate::report::partial::{Partial, PartialError};
 use crate::report::summary::{PrecisionTargetJson, StreamingJson, Summary};
 use crate::runner::{self, Layout, MergeError, Progress, RunError, Simulation, shard_blocks};
+use crate::size::Bytes;
 use crate::stats::histogram;
 
 /// Why a run could not be done.
@@ -50,6 +51,20 @@ pub enum JobError {
     /// A streamed run keeps no per-path rows, which `what` needs.
     #[error("a streamed run (--streaming, or a run too large to store) cannot be combined with {what}")]
     StreamingOf { what: &'static str },
+    /// A stored run that does not fit in its [`Budget`] and is not streamed: `why` names what
+    /// needs its per-path rows (`None`: streaming was not asked for).
+    #[error("{over}{}", unstreamable(*.why))]
+    TooLarge {
+        over: Overflow,
+        why: Option<&'static str>,
+    },
+}
+
+/// The end of [`JobError::TooLarge`]'s message.
+fn unstreamable(why: Option<&'static str>) -> String {
+    why.map_or_else(String::new, |w| {
+        format!("; a streamed run keeps no per-path rows, but cannot be combined with {w}")
+    })
 }
 
 /// The tilt of an importance-sampled run: given as a shift, or chosen for a metric by the
@@ -168,6 +183,10 @@ impl ScenarioFile {
     }
 }
 
+/// Memory the program takes besides a stored run's per-path rows (code, fonts, the summary's
+/// working space, the charts): 22 MiB resident for a 1,000-path run of the flagship, rounded up.
+pub const PROGRAM_MEMORY: u64 = 32 << 20;
+
 /// Memory this machine has available, from `/proc/meminfo` where it exists.
 fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -176,34 +195,225 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The share of available memory a run may fill with per-path outputs: 80%.
-fn usable(available: u64) -> u64 {
-    available / 10 * 8
+/// What bounds the memory of a stored run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The user's limit: `--max-memory`, `[simulation] max_memory`, Python's `max_memory=`.
+    MaxMemory,
+    /// 80% of the memory this machine has available.
+    Available,
 }
 
-/// Whether a stored run of `scenario` would be refused for memory ([`RunError::TooLarge`]): its
-/// per-path outputs ([`runner::memory_needed`], at the largest size of a precision target) would
-/// not fit in 80% of available memory. Then `ipabs run` streams instead ([`run_streaming`]).
-pub fn too_large_to_store(scenario: &Scenario) -> bool {
-    let plan = Plan::new(scenario);
+/// The memory a stored run may take: the smaller of the user's limit and 80% of available
+/// memory, `min(max_memory, 0.8 x MemAvailable)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub bytes: u64,
+    pub limit: Limit,
+}
+
+impl Budget {
+    /// The budget under `max_memory` (bytes) on this machine; `None` when there is no limit and
+    /// available memory cannot be read.
+    pub fn of(max_memory: Option<u64>) -> Option<Budget> {
+        let available = available_memory().map(|a| Budget {
+            bytes: a / 10 * 8,
+            limit: Limit::Available,
+        });
+        let max = max_memory.map(|bytes| Budget {
+            bytes,
+            limit: Limit::MaxMemory,
+        });
+        match (max, available) {
+            (Some(m), Some(a)) => Some(if m.bytes <= a.bytes { m } else { a }),
+            (m, a) => m.or(a),
+        }
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.limit {
+            Limit::MaxMemory => write!(f, "the memory limit max_memory = {}", Bytes(self.bytes)),
+            Limit::Available => write!(
+                f,
+                "80% of this machine's available memory ({})",
+                Bytes(self.bytes)
+            ),
+        }
+    }
+}
+
+/// A stored run too large for its budget: `paths` paths need `needed` bytes; `fits` paths would
+/// fit (the per-path part scaled down linearly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow {
+    pub paths: u64,
+    pub needed: u64,
+    pub budget: Budget,
+    pub fits: u64,
+}
+
+impl Overflow {
+    /// `Some` when `needed` bytes for `paths` paths exceed `budget`.
+    fn of(paths: u64, needed: u64, budget: Option<Budget>) -> Option<Overflow> {
+        let budget = budget.filter(|b| needed > b.bytes)?;
+        let per_paths = u128::from(needed.saturating_sub(PROGRAM_MEMORY).max(1));
+        let room = u128::from(budget.bytes.saturating_sub(PROGRAM_MEMORY));
+        let fits = u64::try_from(room * u128::from(paths) / per_paths).unwrap_or(u64::MAX);
+        Some(Overflow {
+            paths,
+            needed,
+            budget,
+            fits,
+        })
+    }
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} paths need about {} as a stored run, more than {}; at most {} paths fit",
+            self.paths,
+            Bytes(self.needed),
+            self.budget,
+            self.fits
+        )
+    }
+}
+
+/// The largest run `scenario` makes: its paths, or a precision target's `max_paths` (default
+/// `64 x paths`).
+fn largest_run(scenario: &Scenario) -> u64 {
     let paths = scenario.simulation.paths;
-    let max_paths = scenario.simulation.target_se.as_ref().map_or(paths, |t| {
+    scenario.simulation.target_se.as_ref().map_or(paths, |t| {
         t.max_paths.unwrap_or(paths.saturating_mul(64)).max(paths)
-    });
-    let needed = match scenario.simulation.importance {
-        Some(_) => runner::memory_needed_tilted(&plan, max_paths),
-        None => runner::memory_needed(&plan, max_paths),
+    })
+}
+
+/// The bytes a stored run of `scenario` takes at its peak: the per-path rows of its largest run
+/// ([`runner::memory_needed`], or [`runner::memory_needed_tilted`] under importance sampling),
+/// plus `copied` whole per-path columns a front end takes out of it (8 bytes a path each), plus
+/// [`PROGRAM_MEMORY`].
+pub fn stored_memory(scenario: &Scenario, copied: usize) -> u64 {
+    let plan = Plan::new(scenario);
+    let paths = largest_run(scenario);
+    let rows = match scenario.simulation.importance {
+        Some(_) => runner::memory_needed_tilted(&plan, paths),
+        None => runner::memory_needed(&plan, paths),
     };
-    available_memory().is_some_and(|avail| needed > usable(avail))
+    rows.saturating_add(paths.saturating_mul(copied as u64).saturating_mul(8))
+        .saturating_add(PROGRAM_MEMORY)
+}
+
+/// The number of per-path columns a stored run of `scenario` has (what Python's `per_path`
+/// copies out).
+pub fn columns(scenario: &Scenario) -> usize {
+    Layout::of(&Plan::new(scenario)).len()
+}
+
+/// What in `scenario` needs per-path rows, so that it cannot be streamed: importance sampling
+/// (its weights are per path) or a precision target.
+fn needs_rows(scenario: &Scenario) -> Option<&'static str> {
+    if scenario.simulation.importance.is_some() {
+        Some("importance sampling (its weights are per path)")
+    } else if scenario.simulation.target_se.is_some() {
+        Some("a precision target")
+    } else {
+        None
+    }
+}
+
+/// Whether a run is streamed, as the caller asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streaming {
+    /// Stored, or [`JobError::TooLarge`].
+    Never,
+    /// Streamed (`--streaming`).
+    Always,
+    /// Stored when it fits its [`Budget`], else streamed (`ipabs run` without `--streaming`).
+    Auto,
 }
 
 /// Why a run is streamed (summary.json's `streaming.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamReason {
-    /// `--streaming`.
+    /// `--streaming`: `requested`.
     Requested,
-    /// The per-path outputs would not fit ([`too_large_to_store`]).
+    /// The stored run would not fit in 80% of available memory: `memory`.
     Memory,
+    /// The stored run would not fit in the user's limit, below 80% of available: `max_memory`.
+    MaxMemory,
+}
+
+impl StreamReason {
+    /// The value of `streaming.reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamReason::Requested => "requested",
+            StreamReason::Memory => "memory",
+            StreamReason::MaxMemory => "max_memory",
+        }
+    }
+}
+
+/// How a run keeps its paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Per-path rows: every statistic exact.
+    Stored,
+    /// Folded into accumulators ([`run_streaming`]); `over` is the stored run that did not fit
+    /// (`None` when streaming was asked for).
+    Streamed {
+        reason: StreamReason,
+        over: Option<Overflow>,
+    },
+}
+
+/// Chooses how to run `scenario` (with `[simulation] max_memory` as the user's limit):
+/// - [`Streaming::Always`]: streamed, unless the run needs per-path rows (importance sampling,
+///   a precision target, or `rows_for`, the caller's own use of them);
+/// - [`Streaming::Never`]: stored when [`stored_memory`] fits the [`Budget`];
+/// - [`Streaming::Auto`]: stored when it fits, else streamed unless the run needs rows.
+///
+/// `copied` is the number of whole per-path columns the caller copies out of a stored run.
+///
+/// # Errors
+/// [`JobError::StreamingOf`] for a requested stream of a run that needs rows;
+/// [`JobError::TooLarge`] for a stored run over budget that is not streamed.
+pub fn storage(
+    scenario: &Scenario,
+    streaming: Streaming,
+    rows_for: Option<&'static str>,
+    copied: usize,
+) -> Result<Storage, JobError> {
+    let why = rows_for.or_else(|| needs_rows(scenario));
+    if streaming == Streaming::Always {
+        return match why {
+            Some(what) => Err(JobError::StreamingOf { what }),
+            None => Ok(Storage::Streamed {
+                reason: StreamReason::Requested,
+                over: None,
+            }),
+        };
+    }
+    let budget = Budget::of(scenario.simulation.max_memory);
+    let paths = largest_run(scenario);
+    let Some(over) = Overflow::of(paths, stored_memory(scenario, copied), budget) else {
+        return Ok(Storage::Stored);
+    };
+    if streaming == Streaming::Never || why.is_some() {
+        return Err(JobError::TooLarge { over, why });
+    }
+    let reason = match over.budget.limit {
+        Limit::MaxMemory => StreamReason::MaxMemory,
+        Limit::Available => StreamReason::Memory,
+    };
+    Ok(Storage::Streamed {
+        reason,
+        over: Some(over),
+    })
 }
 
 /// Runs `scenario` as [`run`] does, but streamed ([`crate::streaming`]): no per-path rows, so any
@@ -221,15 +431,8 @@ pub fn run_streaming(
     progress: &dyn Progress,
     reason: StreamReason,
 ) -> Result<(Summary, crate::streaming::StreamedRun), JobError> {
-    if scenario.simulation.importance.is_some() {
-        return Err(JobError::StreamingOf {
-            what: "importance sampling (its weights are per path)",
-        });
-    }
-    if scenario.simulation.target_se.is_some() {
-        return Err(JobError::StreamingOf {
-            what: "a precision target",
-        });
+    if let Some(what) = needs_rows(scenario) {
+        return Err(JobError::StreamingOf { what });
     }
     let plan = Plan::new(scenario);
     let paths = scenario.simulation.paths;
@@ -252,10 +455,7 @@ pub fn run_streaming(
         start.elapsed().as_secs_f64(),
     );
     summary.streaming = Some(StreamingJson {
-        reason: match reason {
-            StreamReason::Requested => "requested",
-            StreamReason::Memory => "memory",
-        },
+        reason: reason.as_str(),
         bins_per_binade: 1 << histogram::MANTISSA_BITS,
         relative_bin_width: histogram::RELATIVE_BIN_WIDTH,
         central_bin_half_width: histogram::TINY,
@@ -280,7 +480,7 @@ pub fn run_streaming(
 /// # Errors
 /// [`JobError::Importance`] for an importance setting that does not fit the scenario;
 /// [`JobError::Target`] for a target metric the summary lacks (before any long run);
-/// [`RunError::TooLarge`] when the per-path outputs would not fit in 80% of available memory;
+/// [`JobError::TooLarge`] when the stored run would not fit its [`Budget`] ([`storage`]);
 /// [`RunError::Cancelled`] when `progress` asks to stop.
 pub fn run<T>(
     scenario: &Scenario,
@@ -292,11 +492,7 @@ pub fn run<T>(
 ) -> Result<(Summary, T), JobError> {
     let target = scenario.simulation.target_se.clone();
     let first_paths = scenario.simulation.paths;
-    let max_paths = target.as_ref().map_or(first_paths, |t| {
-        t.max_paths
-            .unwrap_or(first_paths.saturating_mul(64))
-            .max(first_paths)
-    });
+    let max_paths = largest_run(scenario);
     let target_error = |message: String| JobError::Target {
         file: file.to_owned(),
         message,
@@ -320,21 +516,7 @@ pub fn run<T>(
             .estimate(&t.metric)
             .map_err(target_error)?;
     }
-    let needed = match tilt {
-        Some(_) => runner::memory_needed_tilted(&plan, max_paths),
-        None => runner::memory_needed(&plan, max_paths),
-    };
-    if let Some(avail) = available_memory()
-        && needed > usable(avail)
-    {
-        let per_path = (needed / max_paths).max(1);
-        return Err(RunError::TooLarge {
-            paths: max_paths,
-            needed_mib: needed >> 20,
-            max_paths: avail / 10 * 8 / per_path,
-        }
-        .into());
-    }
+    storage(scenario, Streaming::Never, None, 0)?;
 
     let start = Instant::now();
     let mut paths = first_paths;
@@ -375,7 +557,8 @@ pub fn run<T>(
 ///
 /// # Errors
 /// [`JobError::Shard`] for a shard outside `1..=shards`, [`JobError::ShardOfTarget`] for a
-/// scenario with a precision target (its size is not fixed), [`RunError`] from the runner.
+/// scenario with a precision target (its size is not fixed), [`JobError::TooLarge`] for a shard
+/// whose rows do not fit its [`Budget`], [`RunError`] from the runner.
 pub fn run_shard(
     scenario: &Scenario,
     (stem, text): (&str, &[u8]),
@@ -395,9 +578,20 @@ pub fn run_shard(
     }
     let paths = scenario.simulation.paths;
     let blocks = shard_blocks(paths, shard, shards);
+    let plan = Plan::new(scenario);
+    let shard_paths = paths.min(blocks.end * runner::BLOCK_PATHS) - blocks.start * runner::BLOCK_PATHS;
+    // The shard's rows, then their bytes in the partial result and its copy for the files.
+    let needed = (runner::memory_needed(&plan, shard_paths) / 2)
+        .saturating_mul(3)
+        .saturating_add(PROGRAM_MEMORY);
+    if let Some(over) = Overflow::of(shard_paths, needed, Budget::of(scenario.simulation.max_memory)) {
+        return Err(JobError::TooLarge {
+            over,
+            why: Some("a shard (it keeps its per-path rows for the merge: use more shards)"),
+        });
+    }
     progress.start((blocks.end - blocks.start) * runner::BLOCK_PATHS);
     let start = Instant::now();
-    let plan = Plan::new(scenario);
     let sim = runner::simulate_blocks(&plan, paths, scenario.simulation.seed, blocks, threads, progress)?;
     Ok(Partial::new(
         (stem, text),

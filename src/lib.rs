@@ -56,6 +56,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod schedule;
+pub mod size;
 pub mod stats;
 pub mod streaming;
 pub mod stress;

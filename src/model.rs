@@ -107,6 +107,9 @@ pub struct Simulation {
     pub target_se: Option<TargetSe>,
     /// Importance sampling of the path's normals (see [`crate::importance`]); `None`: plain.
     pub importance: Option<ImportanceSpec>,
+    /// The most memory, in bytes, a stored run may take; a larger run is streamed (see
+    /// [`crate::job::Storage`]). `None`: 80% of available memory is the only bound.
+    pub max_memory: Option<u64>,
 }
 
 /// How `[simulation] importance` chooses the mean shift.

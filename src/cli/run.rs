@@ -59,6 +59,11 @@ pub(crate) struct RunArgs {
     /// summary.json). Chosen automatically when the per-path rows would not fit.
     #[arg(long)]
     streaming: bool,
+    /// The most memory a stored run may take (overrides [simulation] max_memory), e.g. 512MiB,
+    /// 2GB or a number of bytes: a run estimated above it, or above 80% of available memory,
+    /// is streamed instead (said on stderr and in summary.json's streaming.reason).
+    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse)]
+    max_memory: Option<u64>,
 }
 
 /// How the report folder is rendered and what is printed (shared by `run` and `merge`).
@@ -277,6 +282,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(spec) = &args.importance {
         scenario.simulation.importance = Some(spec.clone());
     }
+    if let Some(bytes) = args.max_memory {
+        scenario.simulation.max_memory = Some(bytes);
+    }
     if scenario.simulation.importance.is_some() && exact.is_some() {
         return Err(Failure(
             "importance sampling cannot be combined with --check-analytic (its comparison is unweighted); run without importance sampling".into(),
@@ -295,24 +303,25 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         }
         return run_shard(args, &scenario, (&stem, &text), sha, (shard, shards), &out_dir);
     }
-    let stream = if args.streaming {
-        Some(job::StreamReason::Requested)
-    } else if exact.is_none()
-        && scenario.simulation.importance.is_none()
-        && scenario.simulation.target_se.is_none()
-        && job::too_large_to_store(&scenario)
-    {
-        eprintln!(
-            "ipabs: {} paths would not fit in memory as per-path rows; streaming instead (quantiles from fine histograms, error bounds in summary.json)",
-            scenario.simulation.paths
-        );
-        Some(job::StreamReason::Memory)
+    let streaming = if args.streaming {
+        job::Streaming::Always
     } else {
-        None
+        job::Streaming::Auto
     };
+    // --check-analytic copies two whole columns out of the stored run.
+    let (rows_for, copied) = match exact {
+        Some(_) => (Some("--check-analytic (it compares per-path rows)"), 2),
+        None => (None, 0),
+    };
+    let storage = job::storage(&scenario, streaming, rows_for, copied)?;
+    if let job::Storage::Streamed { over: Some(over), .. } = storage {
+        eprintln!(
+            "ipabs: {over}; streaming instead (quantiles from fine histograms, error bounds in summary.json)"
+        );
+    }
     let rendering = args.report.prepare(&scenario)?;
     let console = Console::new(args.report.quiet, scenario.simulation.paths);
-    if let Some(reason) = stream {
+    if let job::Storage::Streamed { reason, .. } = storage {
         let ran = job::run_streaming(&scenario, &sha, args.threads, &console, reason);
         let (summary, mut streamed) = match ran {
             Err(JobError::Run(runner::RunError::Cancelled)) => return Err(Failure::interrupted()),

@@ -400,7 +400,8 @@ impl ImportanceJson {
 /// paths: every column folded into a [`crate::stats::histogram::ColumnAccumulator`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamingJson {
-    /// `requested` (`--streaming`) or `memory` (the per-path outputs would not fit).
+    /// `requested` (`--streaming`), `memory` (the stored run would not fit in 80% of available
+    /// memory) or `max_memory` (it would not fit in the user's smaller `max_memory`).
     pub reason: &'static str,
     /// Bins per binade `[2^e, 2^(e+1))`.
     pub bins_per_binade: u64,

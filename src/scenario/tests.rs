@@ -255,6 +255,18 @@ fn scalar_sector_correlation_fills_the_off_diagonal() {
 }
 
 #[test]
+fn max_memory_is_a_size_or_bytes() {
+    let read = |value: &str| {
+        let text = MINIMAL.replace("seed = 7", &format!("seed = 7\nmax_memory = {value}"));
+        parse("m.toml", &text, "m").unwrap().simulation.max_memory
+    };
+    assert_eq!(parse("m.toml", MINIMAL, "m").unwrap().simulation.max_memory, None);
+    assert_eq!(read("\"512MiB\""), Some(512 << 20));
+    assert_eq!(read("\"2GB\""), Some(2_000_000_000));
+    assert_eq!(read("1073741824"), Some(1 << 30));
+}
+
+#[test]
 fn recovery_rate_and_copula_variants() {
     let text = format!("{MINIMAL}\n[recovery]\nrate = 0.35\n");
     let s = parse("r.toml", &text, "r").unwrap();
@@ -285,6 +297,12 @@ const RULES: &[(&str, &str, &str, &str)] = &[
     ("paths = 200000", "paths = \"many\"", "simulation.paths", "must be an integer, got a string"),
     ("seed = 7", "seed = -1", "simulation.seed", "must be an integer >= 0, got -1"),
     ("seed = 7", "seed = 9223372036854775807", "", ""),
+    ("seed = 7", "seed = 7\nmax_memory = \"lots\"", "simulation.max_memory", "expected a size such as 512MiB, 2GB or a number of bytes, got \"lots\""),
+    ("seed = 7", "seed = 7\nmax_memory = \"2 parsecs\"", "simulation.max_memory", "(units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"),
+    ("seed = 7", "seed = 7\nmax_memory = 0", "simulation.max_memory", "must be an integer >= 1, got 0"),
+    ("seed = 7", "seed = 7\nmax_memory = \"0MiB\"", "simulation.max_memory", "must be at least 1 byte"),
+    ("seed = 7", "seed = 7\nmax_memory = 1.5", "simulation.max_memory", "must be a size such as \"512MiB\" or \"2GB\", or an integer number of bytes, got a float"),
+    ("seed = 7", "seed = 7\nmax_memory = \"1.5GiB\"", "", ""),
     // Credit.
     ("copula = \"t\"", "copula = \"clayton\"", "credit.copula", "must be \"gaussian\" or \"t\", got \"clayton\""),
     ("copula = \"t\"", "copula = \"gaussian\"", "credit.dof", "only allowed with copula = \"t\""),
@@ -501,7 +519,7 @@ hazard = nan
     assert!(shown.starts_with("bad.toml:1:8: name: must not contain"));
     assert!(shown.contains("bad.toml:20:13: firms[0].annual_pd: must be in [0, 1), got 1.5"));
     assert!(shown.contains(
-        "bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed, target_se, importance)"
+        "bad.toml:10:1: simulation.speed: unknown key (allowed: paths, seed, target_se, importance, max_memory)"
     ));
 }
 

@@ -556,6 +556,28 @@ impl Kind for Flag {
     }
 }
 
+/// An amount of memory: a string such as `"512MiB"` or `"2GB"` ([`crate::size::parse`]) or an
+/// integer number of bytes, at least 1.
+pub(crate) struct MemorySize;
+
+impl Kind for MemorySize {
+    type Out = u64;
+
+    fn read(&self, ctx: &mut Ctx<'_>, field: &Field<'_, '_>) -> Option<u64> {
+        match field.node.get_ref() {
+            DeValue::String(s) => field.check(ctx, crate::size::parse(s)),
+            DeValue::Integer(_) => Count::<u64>::at_least(1).read(ctx, field),
+            _ => {
+                field.wrong_type(
+                    ctx,
+                    "a size such as \"512MiB\" or \"2GB\", or an integer number of bytes",
+                );
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::tree::{Count, Ctx, Field, Flag, Interval, Money, Number, Table, Text};
+use super::tree::{Count, Ctx, Field, Flag, Interval, MemorySize, Money, Number, Table, Text};
 use super::validate;
 use crate::importance::{Target, Tilt};
 use crate::model::{
@@ -44,7 +44,7 @@ pub(crate) const ROOT_KEYS: &[&str] = &[
 /// Keys of `[deal]`.
 pub(crate) const DEAL_KEYS: &[&str] = &["periods_per_year", "term_periods"];
 /// Keys of `[simulation]`.
-pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed", "target_se", "importance"];
+pub(crate) const SIMULATION_KEYS: &[&str] = &["paths", "seed", "target_se", "importance", "max_memory"];
 /// Keys of `[simulation] importance = { … }`.
 pub(crate) const IMPORTANCE_KEYS: &[&str] = &["metric", "shift"];
 /// Keys of `[simulation] target_se = { … }`.
@@ -309,11 +309,13 @@ fn simulation(
         Some(f) => importance(ctx, &f, importance_at).map(Some),
         None => Some(None),
     };
+    let max_memory = t.opt(ctx, "max_memory", &MemorySize);
     Some(Simulation {
         paths: paths?,
         seed: seed?,
         target_se: target_se?,
         importance: importance?,
+        max_memory: max_memory?,
     })
 }
 
