@@ -1,7 +1,7 @@
 """Type hints of the ipabs Python module (built from src/python.rs; see README.md, "Python")."""
 
 import os
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -38,8 +38,9 @@ class RunResult:
 
     summary: Dict[str, Any]
     """The dict summary.json holds for the same run."""
-    paths: Dict[str, npt.NDArray[np.float64]]
-    """Each per-path outcome over all paths, in path order (empty with per_path=False)."""
+    paths: Optional[Dict[str, npt.NDArray[np.float64]]]
+    """Each per-path outcome over all paths, in path order (empty with per_path=False; None
+    for a streamed run, which keeps no per-path rows)."""
 
 def run(
     scenario: Scenario,
@@ -47,7 +48,19 @@ def run(
     seed: Optional[int] = None,
     threads: int = 0,
     per_path: bool = True,
-) -> RunResult: ...
+    streaming: Union[bool, Literal["auto"]] = False,
+    max_memory: Union[int, str, None] = None,
+) -> RunResult:
+    """Runs the scenario as `ipabs run` does.
+
+    streaming: False (a stored run, or MemoryError when its estimate, the arrays included with
+    per_path=True, is above min(max_memory, 80% of available memory)); True (streamed, as
+    `ipabs run --streaming`: `.paths` is None); "auto" (streamed only when the stored run would
+    not fit, as `ipabs run`; summary["streaming"]["reason"] says why).
+    max_memory: a size such as "512MiB", "2GB" or a number of bytes; overrides the scenario's
+    [simulation] max_memory.
+    """
+    ...
 def validate(scenario: Scenario) -> Dict[str, Any]: ...
 def run_shard(
     scenario: Scenario,

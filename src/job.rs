@@ -748,3 +748,45 @@ pub fn merge(parts: &[(String, Partial)]) -> Result<Merged, MergeRefused> {
         elapsed_s,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_the_smaller_bound() {
+        let tiny = Budget::of(Some(1)).unwrap();
+        assert_eq!((tiny.bytes, tiny.limit), (1, Limit::MaxMemory));
+        if let Some(available) = available_memory() {
+            let huge = Budget::of(Some(u64::MAX)).unwrap();
+            assert_eq!((huge.bytes, huge.limit), (available / 10 * 8, Limit::Available));
+            assert_eq!(Budget::of(None), Some(huge));
+        }
+    }
+
+    #[test]
+    fn an_overflow_counts_the_paths_that_fit() {
+        let budget = Some(Budget {
+            bytes: PROGRAM_MEMORY + 1000,
+            limit: Limit::MaxMemory,
+        });
+        assert_eq!(Overflow::of(10, PROGRAM_MEMORY + 1000, budget), None);
+        // 4000 bytes of rows for 10 paths: 400 a path, so 1000 bytes hold 2 paths (2.5 down).
+        let over = Overflow::of(10, PROGRAM_MEMORY + 4000, budget).unwrap();
+        assert_eq!(over.fits, 2);
+        assert_eq!(
+            over.to_string(),
+            "10 paths need about 32 MiB as a stored run, more than the memory limit max_memory = 32 MiB; at most 2 paths fit"
+        );
+        let below_program = Some(Budget {
+            bytes: 1 << 20,
+            limit: Limit::MaxMemory,
+        });
+        assert_eq!(
+            Overflow::of(10, PROGRAM_MEMORY + 4000, below_program)
+                .unwrap()
+                .fits,
+            0
+        );
+    }
+}

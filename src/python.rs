@@ -3,7 +3,8 @@
 //! [`crate::job`] exactly as the command line does, and hands back the summary as the dict
 //! `summary.json` holds and the per-path outcomes as NumPy arrays.
 //!
-//! - `run(scenario, paths=None, seed=None, threads=0, per_path=True)` → [`RunResult`]
+//! - `run(scenario, paths=None, seed=None, threads=0, per_path=True, streaming=False,
+//!   max_memory=None)` → [`RunResult`] (`paths` is `None` when the run was streamed)
 //! - `validate(scenario)` → a small dict (name, firms, tiers, tranches, paths)
 //! - `run_shard(scenario, index, count, paths=None, seed=None, threads=0)` → the partial result
 //!   as `{"partial.json": bytes, "partial.bin": bytes}` (the files `ipabs run --shard` writes)
@@ -19,8 +20,8 @@
 //! Errors: `ScenarioError(ValueError)` for a scenario that does not load (the message is the
 //! command line's, source lines and carets included) or a precision target naming no figure;
 //! `MergeError(ValueError)` for partials that do not make one run; `OSError` for a file that
-//! cannot be read; `ValueError` for bad arguments; `MemoryError` for a run too large for this
-//! machine. The simulation runs without the GIL on its own threads; Ctrl-C stops it between
+//! cannot be read; `ValueError` for bad arguments; `MemoryError` for a stored run over its
+//! memory budget (`max_memory`, 80% of available memory) that is not streamed. The simulation runs without the GIL on its own threads; Ctrl-C stops it between
 //! blocks and raises `KeyboardInterrupt`.
 
 use std::path::PathBuf;
@@ -61,6 +62,10 @@ fn job_error(e: JobError) -> PyErr {
     match e {
         JobError::Target { .. } | JobError::Importance { .. } => ScenarioError::new_err(message),
         JobError::Run(RunError::TooLarge { .. }) => PyMemoryError::new_err(message),
+        JobError::TooLarge { why: None, .. } => PyMemoryError::new_err(format!(
+            "{message}; streaming=\"auto\" streams a run that does not fit (per_path=False leaves out the arrays)"
+        )),
+        JobError::TooLarge { .. } => PyMemoryError::new_err(message),
         JobError::Run(RunError::Cancelled) => pyo3::exceptions::PyKeyboardInterrupt::new_err(message),
         JobError::Run(RunError::Threads { .. }) => PyRuntimeError::new_err(message),
         JobError::NoPaths
@@ -226,7 +231,8 @@ fn per_path(sim: &Simulation) -> Vec<(String, Vec<f64>)> {
 }
 
 /// The result of a run: `summary`, the dict `summary.json` holds, and `paths`, every per-path
-/// outcome as a float64 NumPy array over all paths in path order (empty without `per_path`).
+/// outcome as a float64 NumPy array over all paths in path order (empty without `per_path`,
+/// `None` for a streamed run).
 ///
 /// The keys of `paths` are the runner's column names: `pool_loss`, `gross_default_loss`,
 /// `defaults`, `guarantor_shortfall`, `undertaker_draw`, `min_coverage`, `residual`, `missed`,
@@ -237,7 +243,8 @@ fn per_path(sim: &Simulation) -> Vec<(String, Vec<f64>)> {
 #[pyclass(module = "ipabs", frozen, get_all)]
 pub struct RunResult {
     summary: Py<PyDict>,
-    paths: Py<PyDict>,
+    /// `None` for a streamed run (it keeps no per-path rows).
+    paths: Option<Py<PyDict>>,
 }
 
 #[pymethods]
@@ -250,33 +257,84 @@ impl RunResult {
                 None => "None".into(),
             })
         };
+        let columns = match &self.paths {
+            Some(p) => p.bind(py).len().to_string(),
+            None => "None (streamed)".to_owned(),
+        };
         Ok(format!(
-            "RunResult(scenario={}, paths={}, seed={}, columns={})",
+            "RunResult(scenario={}, paths={}, seed={}, columns={columns})",
             get("scenario")?,
             get("paths")?,
             get("seed")?,
-            self.paths.bind(py).len()
         ))
     }
 }
 
-fn result(py: Python<'_>, summary: &Summary, columns: Vec<(String, Vec<f64>)>) -> PyResult<RunResult> {
+/// The RunResult of `summary` and the per-path `columns` (`None`: a streamed run).
+fn result(
+    py: Python<'_>,
+    summary: &Summary,
+    columns: Option<Vec<(String, Vec<f64>)>>,
+) -> PyResult<RunResult> {
     let json = PyBytes::new(py, &summary.to_json());
     let dict = py
         .import("json")?
         .call_method1("loads", (json,))?
         .cast_into::<PyDict>()?;
-    let paths = PyDict::new(py);
-    for (name, values) in columns {
-        paths.set_item(name, PyArray1::from_vec(py, values))?;
-    }
+    let paths = match columns {
+        Some(columns) => {
+            let paths = PyDict::new(py);
+            for (name, values) in columns {
+                paths.set_item(name, PyArray1::from_vec(py, values))?;
+            }
+            Some(paths.unbind())
+        }
+        None => None,
+    };
     Ok(RunResult {
         summary: dict.unbind(),
-        paths: paths.unbind(),
+        paths,
     })
 }
 
-/// run(scenario, paths=None, seed=None, threads=0, per_path=True)
+/// `streaming=`: `False`, `True` or `"auto"`.
+fn streaming_arg(value: &Bound<'_, PyAny>) -> PyResult<job::Streaming> {
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(if b.is_true() {
+            job::Streaming::Always
+        } else {
+            job::Streaming::Never
+        });
+    }
+    match value.extract::<String>() {
+        Ok(s) if s == "auto" => Ok(job::Streaming::Auto),
+        _ => Err(PyValueError::new_err(format!(
+            "streaming: expected False, True or \"auto\", got {}",
+            value.repr()?
+        ))),
+    }
+}
+
+/// `max_memory=`: a size such as `"512MiB"` ([`crate::size::parse`]) or a number of bytes.
+fn max_memory_arg(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let bad = |why: String| PyValueError::new_err(format!("max_memory: {why}"));
+    if value.is_instance_of::<PyString>() {
+        return crate::size::parse(&value.extract::<String>()?).map_err(bad);
+    }
+    match value.extract::<i128>() {
+        Ok(b) if value.is_instance_of::<PyBool>() => Err(bad(format!("expected a size, got {b}"))),
+        Ok(b) => u64::try_from(b)
+            .ok()
+            .filter(|&b| b >= 1)
+            .ok_or_else(|| bad(format!("must be at least 1 byte, got {b}"))),
+        Err(_) => Err(bad(format!(
+            "expected a size such as \"512MiB\" or a number of bytes, got {}",
+            value.repr()?
+        ))),
+    }
+}
+
+/// run(scenario, paths=None, seed=None, threads=0, per_path=True, streaming=False, max_memory=None)
 /// --
 ///
 /// Simulates `scenario` (a TOML file's path or a dict) as `ipabs run` does and returns a
@@ -284,8 +342,14 @@ fn result(py: Python<'_>, summary: &Summary, columns: Vec<(String, Vec<f64>)>) -
 /// bit for bit; `elapsed_s` aside), `.paths` maps each per-path outcome to a float64 array over
 /// all paths in path order. `paths` and `seed` override [simulation]; `threads=0` uses every
 /// core (the numbers do not depend on it); `per_path=False` skips the arrays.
+///
+/// `streaming=True` runs as `ipabs run --streaming` (no per-path rows: `.paths` is None);
+/// `"auto"` streams only a run whose stored rows and arrays would not fit in `max_memory` (a
+/// size such as "512MiB" or bytes; overrides [simulation] max_memory) or 80% of available
+/// memory, as `ipabs run` does; `False` raises MemoryError for such a run.
 #[pyfunction]
-#[pyo3(signature = (scenario, paths=None, seed=None, threads=0, per_path=true))]
+#[pyo3(signature = (scenario, paths=None, seed=None, threads=0, per_path=true, streaming=None, max_memory=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     scenario: &Bound<'_, PyAny>,
@@ -293,19 +357,34 @@ fn run(
     seed: Option<u64>,
     threads: usize,
     per_path: bool,
+    streaming: Option<&Bound<'_, PyAny>>,
+    max_memory: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<RunResult> {
+    let streaming = streaming.map_or(Ok(job::Streaming::Never), streaming_arg)?;
+    let max_memory = max_memory.map(max_memory_arg).transpose()?;
     let mut file = scenario_file(scenario)?;
     file.set_run(paths, seed).map_err(job_error)?;
+    if max_memory.is_some() {
+        file.scenario.simulation.max_memory = max_memory;
+    }
     let name = match scenario.cast::<PyDict>() {
         Ok(_) => DICT_SOURCE.to_owned(),
         Err(_) => scenario.extract::<PathBuf>()?.display().to_string(),
     };
+    let copied = if per_path { job::columns(&file.scenario) } else { 0 };
+    let storage = job::storage(&file.scenario, streaming, None, copied).map_err(job_error)?;
+    if let job::Storage::Streamed { reason, .. } = storage {
+        let (summary, _) = detached(py, |progress| {
+            job::run_streaming(&file.scenario, &file.sha256, threads, progress, reason)
+        })?;
+        return result(py, &summary, None);
+    }
     let (summary, columns) = detached(py, |progress| {
         job::run(&file.scenario, &name, &file.sha256, threads, progress, |sim| {
             if per_path { self::per_path(sim) } else { Vec::new() }
         })
     })?;
-    result(py, &summary, columns)
+    result(py, &summary, Some(columns))
 }
 
 /// validate(scenario)
@@ -420,7 +499,7 @@ fn merge(py: Python<'_>, parts: &Bound<'_, PyAny>, per_path: bool) -> PyResult<R
             })
         })
         .map_err(merge_error)?;
-    result(py, &summary, columns)
+    result(py, &summary, Some(columns))
 }
 
 /// Monte Carlo for IP asset-backed notes and IP pledge-loan programmes (see the README).

@@ -76,7 +76,7 @@ fn bytes_of(number: &str, factor: u64) -> Option<u64> {
     Some(bytes)
 }
 
-/// A number of bytes shown for people: `512 MiB`, `238.4 MiB`, `3.5 GiB`, `900 bytes`.
+/// A number of bytes shown for people: `512 MiB`, `238.4 MiB`, `23 GiB`, `900 bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Bytes(pub u64);
 
@@ -86,6 +86,7 @@ impl fmt::Display for Bytes {
         let (value, unit) = match b {
             _ if b >= 10 * gib => (b as f64 / gib as f64, "GiB"),
             _ if b >= mib => (b as f64 / mib as f64, "MiB"),
+            1 => return write!(f, "1 byte"),
             _ => return write!(f, "{b} bytes"),
         };
         let rounded = format!("{value:.1}");
@@ -151,6 +152,7 @@ mod tests {
 
     #[test]
     fn sizes_are_shown_in_the_largest_fitting_unit() {
+        assert_eq!(Bytes(1).to_string(), "1 byte");
         assert_eq!(Bytes(900).to_string(), "900 bytes");
         assert_eq!(Bytes(512 << 20).to_string(), "512 MiB");
         assert_eq!(Bytes(250_000_000).to_string(), "238.4 MiB");

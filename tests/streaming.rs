@@ -1,7 +1,8 @@
 //! `ipabs run --streaming` against the stored run of the same seed: every mean, standard
 //! deviation and probability equal to rounding, every quantile, quantile interval and ES within
 //! its reported error bound of the exact (stored) one; and the same numbers whatever the
-//! thread count.
+//! thread count. Then the memory limit (`--max-memory`, `[simulation] max_memory`): a run over
+//! it streams by itself, one under it is stored, and what cannot be streamed is refused.
 
 mod common;
 
@@ -199,4 +200,123 @@ fn streaming_refuses_what_needs_per_path_rows() {
             "{extra:?}"
         );
     }
+}
+
+/// `summary.json` without its timings.
+fn untimed(mut v: Value) -> Value {
+    let o = v.as_object_mut().unwrap();
+    o.remove("elapsed_s");
+    o["manifest"].as_object_mut().unwrap().remove("elapsed_s");
+    v
+}
+
+/// A memory limit below a stored run's estimate streams the run, saying so on stderr and in
+/// `streaming.reason`; its figures agree with the stored run's as a requested stream's do. A
+/// limit with room keeps the run stored, the same bit for bit as without one.
+#[test]
+fn a_memory_limit_streams_a_run_that_does_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = scenario("yuhang-2023.toml");
+    let f = file.to_str().unwrap();
+    let args = ["--paths", "60000", "--seed", "11"];
+    let stored = run_summary(&file, &tmp.path().join("stored"), &args);
+
+    // Every stored run needs at least 32 MiB for the program, so 16 MiB never fits.
+    let out = tmp.path().join("limited");
+    let o = common::ipabs(
+        &[
+            &["run", f, "--quiet", "--out", out.to_str().unwrap()][..],
+            &args,
+            &["--max-memory", "16MiB"],
+        ]
+        .concat(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("60000 paths need about")
+            && stderr.contains("more than the memory limit max_memory = 16 MiB")
+            && stderr.contains("streaming instead"),
+        "{stderr}"
+    );
+    let streamed: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(streamed["streaming"]["reason"], "max_memory");
+    let mut s = streamed.clone();
+    s.as_object_mut().unwrap().remove("streaming");
+    assert!(compare(&stored, &s, "limited", 60000) > 50);
+
+    let roomy = run_summary(
+        &file,
+        &tmp.path().join("roomy"),
+        &[&args[..], &["--max-memory", "4GiB"]].concat(),
+    );
+    assert!(roomy.get("streaming").is_none(), "a run that fits is stored");
+    assert_eq!(untimed(roomy), untimed(stored.clone()));
+
+    // The same limit as a scenario key, and --max-memory overriding it.
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "seed = 7\n",
+        "seed = 7\nmax_memory = \"16MiB\"\n",
+        1,
+    );
+    assert!(text.contains("max_memory"));
+    let keyed = tmp.path().join("yuhang-2023.toml");
+    std::fs::write(&keyed, text).unwrap();
+    let by_key = run_summary(&keyed, &tmp.path().join("by-key"), &args);
+    assert_eq!(by_key["streaming"]["reason"], "max_memory");
+    let overridden = run_summary(
+        &keyed,
+        &tmp.path().join("overridden"),
+        &[&args[..], &["--max-memory", "4GiB"]].concat(),
+    );
+    assert!(overridden.get("streaming").is_none());
+}
+
+/// What cannot be streamed (importance sampling, a precision target, a shard, the analytic
+/// check) is refused over the limit, exit 2 with the reason, and writes nothing.
+#[test]
+fn a_memory_limit_refuses_what_cannot_be_streamed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yuhang = scenario("yuhang-2023.toml");
+    let one_factor = common::data("one-factor.toml");
+    for (file, extra, what) in [
+        (&yuhang, &["--importance", "auto"][..], "importance sampling"),
+        (
+            &yuhang,
+            &["--until-se", "pool_loss.mean=1"][..],
+            "a precision target",
+        ),
+        (&yuhang, &["--shard", "1/2"][..], "a shard"),
+        (&one_factor, &["--check-analytic"][..], "--check-analytic"),
+    ] {
+        let out = tmp.path().join(extra[0].trim_start_matches('-'));
+        let o = common::ipabs(
+            &[
+                &[
+                    "run",
+                    file.to_str().unwrap(),
+                    "--paths",
+                    "20000",
+                    "--quiet",
+                    "--max-memory",
+                    "16MiB",
+                    "--out",
+                    out.to_str().unwrap(),
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("more than the memory limit max_memory = 16 MiB")
+                && stderr.contains(&format!("cannot be combined with {what}")),
+            "{extra:?}: {stderr}"
+        );
+        assert!(!out.exists(), "{extra:?}: wrote {}", out.display());
+    }
+    let o = common::ipabs(&["run", yuhang.to_str().unwrap(), "--max-memory", "lots"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected a size such as 512MiB"));
 }

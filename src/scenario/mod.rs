@@ -34,6 +34,7 @@
 //! | `[deal] term_periods` | count | **required**; >= 1 |
 //! | `[simulation] paths` | count | **required**; >= 1 |
 //! | `[simulation] seed` | count | **required**; 0 ..= 2^63 - 1 |
+//! | `[simulation] max_memory` | size | optional (extension); a string such as `"512MiB"` or `"2GB"` ([`crate::size`]) or an integer number of bytes, >= 1 |
 //! | `[credit] copula` | string | `"gaussian"` (default) or `"t"` |
 //! | `[credit] dof` | number | > 0; required with `"t"`, an error with `"gaussian"` |
 //! | `[credit] asset_correlation` | number | **required**; in [0, 1] |
