@@ -61,7 +61,6 @@ fn job_error(e: JobError) -> PyErr {
     let message = e.to_string();
     match e {
         JobError::Target { .. } | JobError::Importance { .. } => ScenarioError::new_err(message),
-        JobError::Run(RunError::TooLarge { .. }) => PyMemoryError::new_err(message),
         JobError::TooLarge { why: None, .. } => PyMemoryError::new_err(format!(
             "{message}; streaming=\"auto\" streams a run that does not fit (per_path=False leaves out the arrays)"
         )),

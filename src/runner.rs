@@ -56,13 +56,6 @@ pub enum RunError {
     /// [`Progress::cancelled`] asked the run to stop.
     #[error("interrupted")]
     Cancelled,
-    /// More paths than this machine can hold in memory.
-    #[error("{paths} paths need about {needed_mib} MiB for per-path outputs; at most {max_paths} paths fit")]
-    TooLarge {
-        paths: u64,
-        needed_mib: u64,
-        max_paths: u64,
-    },
 }
 
 /// Receives progress from the runner, and may ask it to stop; every method defaults to doing
