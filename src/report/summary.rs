@@ -7,9 +7,9 @@
 //! quantile) and `es_0.99_se`.
 //! Money is in the scenario's currency; `_frac` fields are fractions of the pool notional, except
 //! inside `tranches`, where they are fractions of the tranche's notional. The order statistics of
-//! a money distribution (`quantiles`, `quantiles_ci`, `min`, `max`) are the amounts of single
-//! paths and are given to the cent ([`DistributionJson::in_cents`]); its `mean`, `std`,
-//! `se_mean` and `es_0.99` are estimates and are not rounded. Every probability comes
+//! a money distribution (`quantiles`, `quantiles_ci`, `min`, `max`) are snapped to the whole cent
+//! they are within floating-point rounding of ([`DistributionJson::snapped_to_cents`]); its
+//! `mean`, `std`, `se_mean` and `es_0.99` are estimates and are left as computed. Every probability comes
 //! with its standard error `sqrt(p (1 - p) / n)`.
 
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::exposure::{PayerFigures, undertaker_obligation};
 use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
-use crate::money::{Amount, to_cent};
+use crate::money::{Amount, snap_to_cent};
 use crate::runner::{
     BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Samples, Simulation, TrancheColumn,
     Weights, in_pool,
@@ -57,21 +57,18 @@ pub struct DistributionJson {
 }
 
 impl DistributionJson {
-    /// A money distribution with its order statistics to the cent ([`to_cent`]): `min` and
-    /// `max`, and, when they are exact order statistics (a stored run: no
-    /// `quantiles_error_bound`), `quantiles` and `quantiles_ci`. Each is the amount of one path,
-    /// which the `f64` engine sums in binary floating point (`723599.9999999981` for 723,600.00).
-    /// A streamed run's quantiles are estimates from bins, within their stated bound, and are
-    /// left as they are.
-    fn in_cents(mut self) -> Self {
-        if self.quantiles_error_bound.is_none() {
-            self.quantiles.values_mut().for_each(|v| *v = to_cent(*v));
-            self.quantiles_ci
-                .values_mut()
-                .for_each(|[lo, hi]| (*lo, *hi) = (to_cent(*lo), to_cent(*hi)));
-        }
-        self.min = to_cent(self.min);
-        self.max = to_cent(self.max);
+    /// A money distribution with its order statistics (`quantiles`, `quantiles_ci`, `min`,
+    /// `max`) snapped to the whole cent each is within floating-point rounding of
+    /// ([`snap_to_cent`]): each is the amount of one path, which the `f64` engine adds up in
+    /// binary floating point (`723599.9999999981` for 723,600.00). Amounts that are not whole
+    /// cents, and the estimates (mean, std, ES), are left as computed.
+    fn snapped_to_cents(mut self) -> Self {
+        self.quantiles.values_mut().for_each(|v| *v = snap_to_cent(*v));
+        self.quantiles_ci
+            .values_mut()
+            .for_each(|[lo, hi]| (*lo, *hi) = (snap_to_cent(*lo), snap_to_cent(*hi)));
+        self.min = snap_to_cent(self.min);
+        self.max = snap_to_cent(self.max);
         self
     }
 
@@ -705,7 +702,7 @@ impl TrancheJson {
         );
         let p_loss = sim.event_probability(cl, floor);
         let p_interest = sim.event_probability(ci, floor);
-        let loss = sim.distribution_json(cl).in_cents();
+        let loss = sim.distribution_json(cl).snapped_to_cents();
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -718,8 +715,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: sim.distribution_json(ci).in_cents(),
-            principal_loss: sim.distribution_json(cp).in_cents(),
+            interest_shortfall: sim.distribution_json(ci).snapped_to_cents(),
+            principal_loss: sim.distribution_json(cp).snapped_to_cents(),
             wal_years: weighted_average_life(
                 &principal_schedule(notional, &t.amortisation, deal.term_periods),
                 deal.periods_per_year,
@@ -906,9 +903,13 @@ impl Summary {
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: sim.distribution_json(col(PartyColumn::Payout)).in_cents(),
-                    net_payout: sim.distribution_json(col(PartyColumn::NetPayout)).in_cents(),
-                    shortfall: sim.distribution_json(col(PartyColumn::Shortfall)).in_cents(),
+                    payout: sim.distribution_json(col(PartyColumn::Payout)).snapped_to_cents(),
+                    net_payout: sim
+                        .distribution_json(col(PartyColumn::NetPayout))
+                        .snapped_to_cents(),
+                    shortfall: sim
+                        .distribution_json(col(PartyColumn::Shortfall))
+                        .snapped_to_cents(),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -941,10 +942,12 @@ impl Summary {
             .map(|(j, t)| TrancheJson::new(t, j, sim, &scenario.deal))
             .collect();
 
-        let pool_loss = sim.distribution_json(layout.fixed(Column::PoolLoss)).in_cents();
+        let pool_loss = sim
+            .distribution_json(layout.fixed(Column::PoolLoss))
+            .snapped_to_cents();
         let gross = sim
             .distribution_json(layout.fixed(Column::GrossDefaultLoss))
-            .in_cents();
+            .snapped_to_cents();
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
@@ -964,10 +967,10 @@ impl Summary {
             guarantors,
             guarantor_shortfall: sim
                 .distribution_json(layout.fixed(Column::GuarantorShortfall))
-                .in_cents(),
+                .snapped_to_cents(),
             undertaker_draw: sim
                 .distribution_json(layout.fixed(Column::UndertakerDraw))
-                .in_cents(),
+                .snapped_to_cents(),
             undertaker,
             coupon_coverage,
             tranches,
