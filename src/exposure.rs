@@ -20,7 +20,7 @@
 use serde::Serialize;
 
 use crate::model::Scenario;
-use crate::money::Amount;
+use crate::money::{Amount, snap_to_cent};
 use crate::plan::Plan;
 use crate::runner::{self, Samples};
 use crate::stats::{Distribution, Proportion, ceil_complement_of, var_es_with_baseline};
@@ -36,6 +36,9 @@ use crate::stats::{Distribution, Proportion, ceil_complement_of, var_es_with_bas
 ///   (so the last entry is `p_cap_exhausted`);
 /// - `capacity_q` = VaR_q of the obligation: the cap that would have met the obligation in full
 ///   on a share q of paths.
+///
+/// `var_q` and `capacity_q` are one path's amount, snapped to the whole cent they are within
+/// floating-point rounding of ([`snap_to_cent`]); the means and `es_q` are left as computed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PayerFigures {
     pub p_called: f64,
@@ -98,8 +101,8 @@ impl PayerFigures {
             p_called_se: called.se,
             expected_payout: d.mean,
             expected_payout_se: d.se_mean,
-            var_99,
-            var_999,
+            var_99: snap_to_cent(var_99),
+            var_999: snap_to_cent(var_999),
             es_99,
             es_999,
             p_cap_exhausted: exhausted.p,
@@ -112,8 +115,8 @@ impl PayerFigures {
                     Proportion::new(by, n).p
                 })
                 .collect(),
-            capacity_99: capacity("0.99"),
-            capacity_999: capacity("0.999"),
+            capacity_99: snap_to_cent(capacity("0.99")),
+            capacity_999: snap_to_cent(capacity("0.999")),
         }
     }
 }

@@ -135,9 +135,53 @@ impl Amount for Decimal {
     }
 }
 
+/// Relative distance from a whole cent below which an `f64` money amount is taken to be that
+/// cent with floating-point rounding ([`snap_to_cent`]); the same `1e-12` as the threshold below
+/// which the engine treats a difference of amounts as rounding.
+pub const CENT_SNAP_RELATIVE: f64 = 1e-12;
+
+/// `x` snapped to the nearest whole cent `c = round(100 x) / 100` (half to even, as
+/// [`MONEY_ROUNDING`]) when it is within floating-point rounding of it,
+/// `|x - c| <= CENT_SNAP_RELATIVE * max(|x|, 1)`; otherwise `x` unchanged.
+///
+/// For reporting an *order statistic* of a money column in `f64` (a quantile, its interval,
+/// `min`, `max`, a VaR or a capacity): it is the amount of one path, which the Monte Carlo engine
+/// adds up in binary floating point, so a payment of CNY 723,600.00 made of several cent pieces
+/// comes out as `723599.9999999981`; snapping gives back `723600.0`. An amount that is genuinely
+/// not a whole number of cents in the engine (a share of a recovery, say `159459.45945945947`)
+/// is further than rounding from any cent and is left as it is, so snapping never moves a value
+/// by more than `1e-12` of it. Infinities and NaN are returned unchanged; `-0.0` becomes `0.0`.
+pub fn snap_to_cent(x: f64) -> f64 {
+    let cent = (100.0 * x).round_ties_even() / 100.0;
+    if cent.is_finite() && (x - cent).abs() <= CENT_SNAP_RELATIVE * x.abs().max(1.0) {
+        cent + 0.0
+    } else {
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snap_to_cent_removes_float_noise_only() {
+        // Float sums of cent pieces: 0.1 + 0.2 is 0.30000000000000004.
+        assert_eq!(snap_to_cent(0.1 + 0.2), 0.3);
+        assert_eq!(snap_to_cent(723_599.999_999_998_1), 723_600.0);
+        assert_eq!(snap_to_cent(5_042_400.000_000_001), 5_042_400.0);
+        assert_eq!(snap_to_cent(20_000_000.000_000_004), 20_000_000.0);
+        // Amounts that are not whole cents stay exactly as they are.
+        assert_eq!(snap_to_cent(159_459.459_459_459_47), 159_459.459_459_459_47);
+        assert_eq!(snap_to_cent(668_076.890_490_341), 668_076.890_490_341);
+        assert_eq!(snap_to_cent(0.125), 0.125);
+        // Noise around zero is an exact, positive zero.
+        assert!(snap_to_cent(-1e-15) == 0.0 && snap_to_cent(-1e-15).is_sign_positive());
+        // Huge amounts, infinities and NaN: unchanged.
+        assert_eq!(snap_to_cent(1e300), 1e300);
+        assert_eq!(snap_to_cent(f64::INFINITY), f64::INFINITY);
+        assert!(snap_to_cent(f64::NAN).is_nan());
+    }
 
     #[test]
     fn decimal_from_rate_is_the_typed_text() {

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 
 use super::data::{Exceedance, PayoutData};
 use super::figures::{DrawError, Drawn, by_period, frame, legend, money_by_log_share, note, payout_panel};
-use super::style::{GREY, Style, okabe_ito as oi, percent};
+use super::style::{Style, okabe_ito as oi, percent};
 use super::{ChartError, Drawing, Labels, render_drawing};
 use crate::exposure::PayerFigures;
 use crate::report::table::grouped;
@@ -224,16 +224,7 @@ fn undertaker_draw<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + len, y)], colour.stroke_width(w)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(style.px(8.0))
-        .legend_area_size(style.px(28.0))
-        .label_font(style.font(12.0))
-        .background_style(WHITE.mix(0.92))
-        .border_style(GREY.stroke_width(style.px(1.0)))
-        .draw()?;
-    Ok(())
+    legend(&mut chart, style, SeriesLabelPosition::UpperRight)
 }
 
 /// An exposure chart to draw.

@@ -6,7 +6,10 @@
 //! and their precision: `quantiles_ci` (the 95% order-statistic interval `[lo, hi]` of each
 //! quantile) and `es_0.99_se`.
 //! Money is in the scenario's currency; `_frac` fields are fractions of the pool notional, except
-//! inside `tranches`, where they are fractions of the tranche's notional. Every probability comes
+//! inside `tranches`, where they are fractions of the tranche's notional. The order statistics of
+//! a money distribution (`quantiles`, `quantiles_ci`, `min`, `max`) are snapped to the whole cent
+//! they are within floating-point rounding of ([`DistributionJson::snapped_to_cents`]); its
+//! `mean`, `std`, `se_mean` and `es_0.99` are estimates and are left as computed. Every probability comes
 //! with its standard error `sqrt(p (1 - p) / n)`.
 
 use std::collections::BTreeMap;
@@ -17,7 +20,7 @@ use serde::Serialize;
 use crate::exposure::{PayerFigures, undertaker_obligation};
 use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
-use crate::money::Amount;
+use crate::money::{Amount, snap_to_cent};
 use crate::runner::{
     BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Samples, Simulation, TrancheColumn,
     Weights, in_pool,
@@ -54,6 +57,21 @@ pub struct DistributionJson {
 }
 
 impl DistributionJson {
+    /// A money distribution with its order statistics (`quantiles`, `quantiles_ci`, `min`,
+    /// `max`) snapped to the whole cent each is within floating-point rounding of
+    /// ([`snap_to_cent`]): each is the amount of one path, which the `f64` engine adds up in
+    /// binary floating point (`723599.9999999981` for 723,600.00). Amounts that are not whole
+    /// cents, and the estimates (mean, std, ES), are left as computed.
+    fn snapped_to_cents(mut self) -> Self {
+        self.quantiles.values_mut().for_each(|v| *v = snap_to_cent(*v));
+        self.quantiles_ci
+            .values_mut()
+            .for_each(|[lo, hi]| (*lo, *hi) = (snap_to_cent(*lo), snap_to_cent(*hi)));
+        self.min = snap_to_cent(self.min);
+        self.max = snap_to_cent(self.max);
+        self
+    }
+
     /// The same distribution divided by `denominator` (for `_frac` fields).
     fn scaled(&self, denominator: f64) -> Self {
         let s = |x: f64| if denominator > 0.0 { x / denominator } else { 0.0 };
@@ -685,7 +703,7 @@ impl TrancheJson {
         );
         let p_loss = sim.event_probability(cl, floor);
         let p_interest = sim.event_probability(ci, floor);
-        let loss = sim.distribution_json(cl);
+        let loss = sim.distribution_json(cl).snapped_to_cents();
         TrancheJson {
             name: t.name.clone(),
             notional,
@@ -698,8 +716,8 @@ impl TrancheJson {
             p_interest_shortfall: p_interest.0,
             p_interest_shortfall_se: p_interest.1,
             loss,
-            interest_shortfall: sim.distribution_json(ci),
-            principal_loss: sim.distribution_json(cp),
+            interest_shortfall: sim.distribution_json(ci).snapped_to_cents(),
+            principal_loss: sim.distribution_json(cp).snapped_to_cents(),
             wal_years: weighted_average_life(
                 &principal_schedule(notional, &t.amortisation, deal.term_periods),
                 deal.periods_per_year,
@@ -886,9 +904,13 @@ impl Summary {
                     name: party.name.clone(),
                     share: party.share,
                     cap: party.cap.map(f64::from_decimal),
-                    payout: sim.distribution_json(col(PartyColumn::Payout)),
-                    net_payout: sim.distribution_json(col(PartyColumn::NetPayout)),
-                    shortfall: sim.distribution_json(col(PartyColumn::Shortfall)),
+                    payout: sim.distribution_json(col(PartyColumn::Payout)).snapped_to_cents(),
+                    net_payout: sim
+                        .distribution_json(col(PartyColumn::NetPayout))
+                        .snapped_to_cents(),
+                    shortfall: sim
+                        .distribution_json(col(PartyColumn::Shortfall))
+                        .snapped_to_cents(),
                     p_cap_exhausted: exhausted.0,
                     p_cap_exhausted_se: exhausted.1,
                     p_called: called.0,
@@ -921,8 +943,12 @@ impl Summary {
             .map(|(j, t)| TrancheJson::new(t, j, sim, &scenario.deal))
             .collect();
 
-        let pool_loss = sim.distribution_json(layout.fixed(Column::PoolLoss));
-        let gross = sim.distribution_json(layout.fixed(Column::GrossDefaultLoss));
+        let pool_loss = sim
+            .distribution_json(layout.fixed(Column::PoolLoss))
+            .snapped_to_cents();
+        let gross = sim
+            .distribution_json(layout.fixed(Column::GrossDefaultLoss))
+            .snapped_to_cents();
         let c = &scenario.credit;
         Summary {
             scenario: scenario.name.clone(),
@@ -940,8 +966,12 @@ impl Summary {
             p_any_default: p_any_default.0,
             p_any_default_se: p_any_default.1,
             guarantors,
-            guarantor_shortfall: sim.distribution_json(layout.fixed(Column::GuarantorShortfall)),
-            undertaker_draw: sim.distribution_json(layout.fixed(Column::UndertakerDraw)),
+            guarantor_shortfall: sim
+                .distribution_json(layout.fixed(Column::GuarantorShortfall))
+                .snapped_to_cents(),
+            undertaker_draw: sim
+                .distribution_json(layout.fixed(Column::UndertakerDraw))
+                .snapped_to_cents(),
             undertaker,
             coupon_coverage,
             tranches,
