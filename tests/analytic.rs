@@ -11,16 +11,17 @@
 //!
 //! Run `cargo test --release --test analytic -- --nocapture` to see the z-scores per pool.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{ipabs_ok, ipabs_refused, read_json, root};
 use ipabs::analytic::{self, Settings, compare};
 use ipabs::plan::Plan;
 use ipabs::runner::{self, Column, Silent};
 
 fn pool(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/analytic")
-        .join(format!("{name}.toml"))
+    common::data(&format!("analytic/{name}.toml"))
 }
 
 const POOLS: [&str; 7] = [
@@ -119,47 +120,38 @@ fn independent_pool_is_binomial() {
 /// the feature; `ipabs run --check-analytic` prints the comparison.
 #[test]
 fn command_line() {
-    let exe = env!("CARGO_BIN_EXE_ipabs");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["analytic", pool("pool-100-gaussian").to_str().unwrap(), "--out"])
-        .arg(dir.path())
-        .args(["--slices", "0-0.03,0.03-0.06", "-q"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("analytic.json")).unwrap()).unwrap();
+    let out = dir.path().to_str().unwrap();
+    ipabs_ok(&[
+        "analytic",
+        pool("pool-100-gaussian").to_str().unwrap(),
+        "--out",
+        out,
+        "--slices",
+        "0-0.03,0.03-0.06",
+        "-q",
+    ]);
+    let v = read_json(&dir.path().join("analytic.json"));
     assert!((v["gross_default_loss"]["mean"].as_f64().unwrap() - 3_000_000.0).abs() < 1e-6);
     assert_eq!(v["p_defaults_at_least"].as_array().unwrap().len(), 101);
     assert!(v["vasicek_lhp"]["mean_frac"].as_f64().unwrap() > 0.0);
     assert_eq!(v["tranches"].as_array().unwrap().len(), 2);
 
-    let flagship = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/yuhang-2023.toml");
-    let out = std::process::Command::new(exe)
-        .args(["analytic", flagship.to_str().unwrap(), "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let flagship = root().join("scenarios/yuhang-2023.toml");
+    let err = ipabs_refused(&["analytic", flagship.to_str().unwrap(), "--out", out]);
     assert!(err.contains("Beta recovery rates"), "{err}");
 
-    let out = std::process::Command::new(exe)
-        .args([
-            "run",
-            pool("pool-14-quarterly").to_str().unwrap(),
-            "--paths",
-            "20000",
-            "-q",
-            "--check-analytic",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let run = ipabs_ok(&[
+        "run",
+        pool("pool-14-quarterly").to_str().unwrap(),
+        "--paths",
+        "20000",
+        "-q",
+        "--check-analytic",
+        "--out",
+        out,
+    ]);
+    let text = String::from_utf8_lossy(&run.stdout);
     assert!(
         text.contains("gross_default_loss.mean") && text.contains("figures within |z| <= 4"),
         "{text}"

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{ipabs, root};
+use std::path::Path;
+
+use common::{ipabs_ok, ipabs_refused, read_json, root};
 use ipabs::plan::Plan;
 use ipabs::report::summary::Summary;
 use ipabs::runner;
@@ -91,12 +93,11 @@ fn flagship_senior_breakevens_match_direct_runs() {
     assert!(dr > 0.0 && dr < 1.0);
 }
 
-#[test]
-fn the_breakeven_verb_writes_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("be");
+/// `ipabs breakeven <flagship> --paths 8192 --targets first_loss --out <out> <extra...>`,
+/// asserted to succeed; returns breakeven.json.
+fn first_loss_breakevens(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = root().join("scenarios/yuhang-2023.toml");
-    let o = ipabs(&[
+    let mut args = vec![
         "breakeven",
         scenario.to_str().unwrap(),
         "--paths",
@@ -105,34 +106,26 @@ fn the_breakeven_verb_writes_json() {
         "first_loss",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("breakeven.json")).unwrap()).unwrap();
+    ];
+    args.extend_from_slice(extra);
+    ipabs_ok(&args);
+    read_json(&out.join("breakeven.json"))
+}
+
+#[test]
+fn the_breakeven_verb_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("be");
+    let json = first_loss_breakevens(&out, &[]);
     let items = json["breakevens"].as_array().unwrap();
     assert_eq!(items.len(), 3, "PD, correlation and recovery levers");
     assert_eq!(items[0]["lever"], "pd_multiplier");
     assert!(items[0]["value"].as_f64().unwrap() > 1.0);
     // At 8 x the hazards a first senior loss is there at the base correlation already.
-    let o = ipabs(&[
-        "breakeven",
-        scenario.to_str().unwrap(),
-        "--paths",
-        "8192",
-        "--targets",
-        "first_loss",
-        "--at-pd-multiplier",
-        "8",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("breakeven.json")).unwrap()).unwrap();
+    let json = first_loss_breakevens(&out, &["--at-pd-multiplier", "8", "--quiet"]);
     assert_eq!(json["correlation_and_recovery_at_pd_multiplier"], 8.0);
     assert_eq!(json["breakevens"][1]["lever"], "correlation");
     assert!(json["breakevens"][1]["value"].as_f64().is_some());
-    let bad = ipabs(&["breakeven", scenario.to_str().unwrap(), "--targets", "p_loss=7"]);
-    assert_eq!(bad.status.code(), Some(2));
+    let scenario = root().join("scenarios/yuhang-2023.toml");
+    ipabs_refused(&["breakeven", scenario.to_str().unwrap(), "--targets", "p_loss=7"]);
 }

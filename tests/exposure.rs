@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ipabs, root};
+use common::{ipabs_ok, read_json, root};
 use ipabs::exposure::{PayerFigures, exposure};
 use ipabs::plan::Plan;
 use ipabs::report::summary::Summary;
@@ -126,7 +126,7 @@ fn the_exposure_verb_writes_json_and_charts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("exp");
     let scenario = root().join("scenarios/yuhang-2023.toml");
-    let o = ipabs(&[
+    let o = ipabs_ok(&[
         "exposure",
         scenario.to_str().unwrap(),
         "--paths",
@@ -134,9 +134,7 @@ fn the_exposure_verb_writes_json_and_charts() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("exposure.json")).unwrap()).unwrap();
+    let json = read_json(&out.join("exposure.json"));
     assert_eq!(json["parties"].as_array().unwrap().len(), 2);
     assert!(json["parties"][0]["contributions"].as_array().unwrap().len() == 14);
     assert!(out.join("exposure_party1.png").exists() && out.join("exposure_party1.svg").exists());

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{data, run_summary};
+use common::{data, run_summary, summary_text_without_timing};
 use serde_json::Value;
 
 fn without_timing(mut v: Value) -> Value {
@@ -28,14 +28,7 @@ fn thread_count_does_not_change_results() {
     assert_eq!(runs[0], runs[1]);
     assert_eq!(runs[0], runs[2]);
     // Byte-level, not only value-level: compare the files after dropping the timing lines.
-    let text = |t: &str| {
-        std::fs::read_to_string(dir.path().join(format!("t{t}")).join("summary.json"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.contains("\"elapsed_s\"") && !l.contains("\"threads\""))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let text = |t: &str| summary_text_without_timing(&dir.path().join(format!("t{t}")));
     assert_eq!(text("1"), text("8"));
 
     let other = without_timing(run_summary(

@@ -6,33 +6,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, ipabs};
-
-/// summary.json without the timing lines.
-fn summary_text(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("summary.json"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.contains("\"elapsed_s\"") && !l.contains("\"threads\""))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn ok(args: &[&str]) {
-    let o = ipabs(args);
-    assert!(
-        o.status.success(),
-        "ipabs {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::{data, ipabs, ipabs_ok, run_summary, summary_text_without_timing as summary_text};
 
 fn shards(scenario: &Path, dir: &Path, n: u64, seed: &str) -> Vec<String> {
     (1..=n)
         .map(|i| {
             let out = dir.join(format!("seed{seed}-{i}of{n}"));
             let shard = format!("{i}/{n}");
-            ok(&[
+            ipabs_ok(&[
                 "run",
                 scenario.to_str().unwrap(),
                 "--paths",
@@ -61,17 +42,7 @@ fn merged_shards_equal_the_single_machine_run() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = data("stressed.toml");
     let single = tmp.path().join("single");
-    ok(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--paths",
-        "30000",
-        "--seed",
-        "4",
-        "-q",
-        "--out",
-        single.to_str().unwrap(),
-    ]);
+    run_summary(&scenario, &single, &["--paths", "30000", "--seed", "4"]);
     for n in [1, 3, 7] {
         let mut parts = shards(&scenario, tmp.path(), n, "4");
         parts.reverse(); // any order
@@ -128,15 +99,7 @@ fn the_local_shards_script_gives_the_single_machine_report() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = data("stressed.toml");
     let single = tmp.path().join("single");
-    ok(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--paths",
-        "30000",
-        "-q",
-        "--out",
-        single.to_str().unwrap(),
-    ]);
+    run_summary(&scenario, &single, &["--paths", "30000"]);
     let report = tmp.path().join("report");
     let o = std::process::Command::new("bash")
         .arg(common::root().join("deploy/local-shards.sh"))

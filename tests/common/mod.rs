@@ -26,6 +26,33 @@ pub fn ipabs(args: &[&str]) -> Output {
         .expect("the ipabs binary runs")
 }
 
+/// Runs `ipabs` with `args` and asserts it succeeded, with its stderr in the failure message.
+pub fn ipabs_ok(args: &[&str]) -> Output {
+    let o = ipabs(args);
+    assert!(
+        o.status.success(),
+        "ipabs {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Runs `ipabs` with `args`, asserts the usage-error exit status 2 and no panic, returns stderr.
+pub fn ipabs_refused(args: &[&str]) -> String {
+    let o = ipabs(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "ipabs {args:?}: {err}");
+    assert!(!err.contains("panicked"), "ipabs {args:?}: {err}");
+    err
+}
+
+/// Reads and parses a JSON file.
+pub fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Runs `ipabs run <scenario> --out <out> <extra...>`, asserts success, returns summary.json.
 pub fn run_summary(scenario: &Path, out: &Path, extra: &[&str]) -> Value {
     let mut args = vec![
@@ -36,14 +63,19 @@ pub fn run_summary(scenario: &Path, out: &Path, extra: &[&str]) -> Value {
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    let o = ipabs(&args);
-    assert!(
-        o.status.success(),
-        "ipabs {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json written");
-    serde_json::from_str(&text).expect("summary.json parses")
+    ipabs_ok(&args);
+    read_json(&out.join("summary.json"))
+}
+
+/// The text of `dir/summary.json` without its timing lines (`elapsed_s`, `threads`): what must be
+/// byte-identical between two runs of the same scenario and seed.
+pub fn summary_text_without_timing(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("summary.json"))
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join("summary.json").display()))
+        .lines()
+        .filter(|l| !l.contains("\"elapsed_s\"") && !l.contains("\"threads\""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `|a - b| <= tol * max(1, |b|)`, with a readable failure.
