@@ -335,6 +335,9 @@ pub struct ShiftJson {
     pub firm_shift: Vec<f64>,
     pub party_shift: Vec<f64>,
     pub undertaker_shift: f64,
+    /// The defaulted exposure (sum of the defaulting firms' scheduled payments) the component's
+    /// twist of the firms' conditional default probabilities aims at; `null`: no twist.
+    pub twist_exposure: Option<f64>,
 }
 
 impl ImportanceJson {
@@ -384,6 +387,7 @@ impl ImportanceJson {
                 firm_shift: c.shift[d.factors..firms].to_vec(),
                 party_shift: c.shift[firms..parties].to_vec(),
                 undertaker_shift: c.shift[parties],
+                twist_exposure: c.twist,
             })
             .collect();
         self.metric = metric.map(str::to_owned);
