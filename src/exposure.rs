@@ -22,7 +22,8 @@ use serde::Serialize;
 use crate::model::Scenario;
 use crate::money::{Amount, snap_to_cent};
 use crate::plan::Plan;
-use crate::runner::{self, Samples};
+use crate::runner::{self, Samples, Weights};
+use crate::stats::weighted::WeightedColumn;
 use crate::stats::{Distribution, Proportion, ceil_complement_of, var_es_with_baseline};
 
 /// One payer's exposure (a guarantor party's payouts, or the undertaker's draws) over all
@@ -117,6 +118,54 @@ impl PayerFigures {
                 .collect(),
             capacity_99: snap_to_cent(capacity("0.99")),
             capacity_999: snap_to_cent(capacity("0.999")),
+        }
+    }
+}
+
+impl PayerFigures {
+    /// [`PayerFigures::new`] over importance-sampled paths with likelihood ratios `weights`:
+    /// every probability is `(1/n) sum w_i 1{A_i}`, the expected payout `(1/n) sum w_i x_i`,
+    /// VaR, ES and the capacities are read off the weighted tail function, each with the
+    /// definitions and standard errors of [`crate::stats::weighted`] (with every `w_i = 1` the
+    /// plain figures).
+    pub fn weighted<'a>(
+        payout: Samples<'a>,
+        obligation: Samples<'a>,
+        cap_out_period: Samples<'a>,
+        weights: &'a Weights,
+        periods: usize,
+    ) -> Self {
+        let column = |s: Samples<'a>| WeightedColumn {
+            values: s.stored,
+            weights: &weights.stored,
+            baseline_value: s.baseline,
+            baseline: weights.baseline_total(),
+        };
+        let (payout, obligation, out) = (column(payout), column(obligation), column(cap_out_period));
+        let (p_called, p_called_se) = payout.probability(|x| x > 0.0);
+        let (expected_payout, expected_payout_se) = payout.mean_and_se();
+        let ((var_99, es_99), (var_999, es_999)) = (payout.var_es("0.99"), payout.var_es("0.999"));
+        let last = periods as f64;
+        let (p_cap_exhausted, p_cap_exhausted_se) = out.probability(|k| (1.0..=last).contains(&k));
+        PayerFigures {
+            p_called,
+            p_called_se,
+            expected_payout,
+            expected_payout_se,
+            var_99,
+            var_999,
+            es_99,
+            es_999,
+            p_cap_exhausted,
+            p_cap_exhausted_se,
+            p_cap_exhausted_in_period: (1..=periods)
+                .map(|k| out.probability(|x| x == k as f64).0)
+                .collect(),
+            p_cap_exhausted_by_period: (1..=periods)
+                .map(|k| out.probability(|x| (1.0..=k as f64).contains(&x)).0)
+                .collect(),
+            capacity_99: obligation.var_es("0.99").0,
+            capacity_999: obligation.var_es("0.999").0,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Importance sampling: a mean shift of the path's standard normals, its likelihood ratio, and
-//! the automatic choice of the shift for a metric's tail.
+//! Importance sampling: a mean shift of the path's standard normals (and, on small pools, a
+//! twist of the firms' conditional default probabilities), its likelihood ratio, and the
+//! automatic choice of both for a metric's tail.
 //!
 //! A pure module: no I/O and no threads; randomness enters only through generators handed in.
 //!
@@ -59,6 +60,39 @@
 //!
 //! whichever component drew it. The pilot uses its own streams ([`Pilot::seed`]) and runs on
 //! one thread in path order, so the shift depends on the seed only.
+//!
+//! **Twisting the firms' defaults** ([`TiltState::condition`]; pools of at most
+//! [`Pilot::MAX_IDIOSYNCRATIC`] firms, every metric). A mean shift of the firms' normals makes
+//! the firms it favours default often and lowers the density of every other combination of
+//! defaults: a tail that is a union of many combinations (on the flagship, any firms whose
+//! scheduled payments add up past the guarantors' caps) gets weights above 1 off the favoured
+//! corner, which is what held the mixture of shifts to ~4x on the municipal guarantor's 99.9%
+//! payout quantile. So each route's component instead keeps the firms' normals unshifted and
+//! twists their default indicators given the factors (Glasserman & Li's second step as they
+//! state it): with `p_i(z)` firm `i`'s conditional default probability over the term and `c_i`
+//! its scheduled payments,
+//!
+//! ```text
+//! q_ki(z) = p_i e^{theta c_i} / (1 - p_i + p_i e^{theta c_i}),   sum_i c_i q_ki(z) = x_k,
+//! ```
+//!
+//! where `x_k` is the route's cross-entropy statistic: the mean defaulted exposure
+//! `sum_i c_i 1{i defaults}` of its tail paths (`theta = 0` where the factors already give
+//! that much). The weight of a path depends on which firms defaulted only through
+//! `theta c_i`, i.e. through the defaulted exposure, so every combination reaching the tail
+//! gets about the same weight. A firm's normal is drawn from the same nominal draw `x`
+//! (`u = Phi(x)`): `Phi^-1(u p / q)` if `u < q` (a default, with the nominal law given a
+//! default, so its default period and recovery keep theirs), else
+//! `Phi^-1(p + (u - q)(1 - p) / (1 - q))`; the stream of draws does not change. Component
+//! `k`'s density over the nominal one is `exp(mu_k·y - |mu_k|^2 / 2)` over the factor and
+//! party normals times `prod_i (q_ki / p_i)^{D_i} ((1 - q_ki) / (1 - p_i))^{1 - D_i}`, and the
+//! weight is the nominal density over the mixture's as above. On the flagship (24 runs of
+//! 200,000 paths, `benches/README.md`) this lowers the variance of the municipal payout's
+//! 99.9% quantile ~280x below plain Monte Carlo (from ~3-5x without the twist), and of
+//! P(senior loss > 0) and the senior EL far more than the shifts did; a path costs ~3x more
+//! (`Phi`, `Phi^-1` and the solve for `theta` per component). On larger pools the firms keep
+//! their nominal law (the factors alone are shifted): there one `theta` solve over all firms
+//! per component and path would cost more than it saves.
 
 use std::fmt;
 
@@ -165,6 +199,10 @@ pub struct Tilt {
 pub struct Component {
     pub weight: f64,
     pub shift: Vec<f64>,
+    /// The twist of the firms' defaults given the factors: the target `x_k` of the expected
+    /// defaulted exposure `sum_i c_i q_i(z)` (see [`TiltState::condition`]); `None`: the firms'
+    /// defaults keep their nominal conditional probabilities (and their normals `shift`).
+    pub twist: Option<f64>,
     /// `ln pi_k - |mu_k|^2 / 2`.
     log_offset: f64,
 }
@@ -259,29 +297,35 @@ impl Tilt {
 
     /// The mixture `sum_k pi_k N(mu_k, I)` of `parts = [(pi_k, mu_k)]` (full-length shifts; the
     /// weights are normalised, components of weight 0 dropped). One component is a plain shift.
-    fn from_mixture(dims: Dims, parts: Vec<(f64, Vec<f64>)>) -> Tilt {
-        let total: f64 = parts.iter().map(|(p, _)| p).sum();
+    fn from_mixture(dims: Dims, parts: Vec<Part>) -> Tilt {
+        let total: f64 = parts.iter().map(|p| p.weight).sum();
         let mut mixture: Vec<Component> = parts
             .into_iter()
-            .filter(|(p, _)| *p > 0.0)
-            .map(|(p, shift)| Component {
-                weight: p / total,
-                log_offset: (p / total).ln() - half_norm_sq(&shift),
-                shift,
+            .filter(|p| p.weight > 0.0)
+            .map(|p| Component {
+                weight: p.weight / total,
+                log_offset: (p.weight / total).ln() - half_norm_sq(&p.shift),
+                shift: p.shift,
+                twist: p.twist,
             })
             .collect();
         let mut tilt = Tilt::from_full(dims, mixture[0].shift.clone());
-        if mixture.len() > 1 {
+        if mixture.len() > 1 || mixture[0].twist.is_some() {
             tilt.mixture = std::mem::take(&mut mixture);
         }
         tilt
+    }
+
+    /// Whether a component twists the firms' conditional default probabilities.
+    pub fn twists(&self) -> bool {
+        self.mixture.iter().any(|c| c.twist.is_some())
     }
 
     /// Whether every `mu_j` of every component is 0 (then the run is plain Monte Carlo).
     pub fn is_zero(&self) -> bool {
         self.components()
             .iter()
-            .all(|c| c.shift.iter().all(|&m| m == 0.0))
+            .all(|c| c.twist.is_none() && c.shift.iter().all(|&m| m == 0.0))
     }
 
     /// `mu`, one value per coordinate (a mixture's first component).
@@ -295,6 +339,7 @@ impl Tilt {
             std::borrow::Cow::Owned(vec![Component {
                 weight: 1.0,
                 shift: self.shift.clone(),
+                twist: None,
                 log_offset: -self.half_norm_sq,
             }])
         } else {
@@ -313,9 +358,112 @@ impl Tilt {
     }
 }
 
+/// A mixture component being built: weight, shift and twist target (see [`Component`]).
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    weight: f64,
+    shift: Vec<f64>,
+    twist: Option<f64>,
+}
+
 /// `|mu|^2 / 2`.
 fn half_norm_sq(shift: &[f64]) -> f64 {
     0.5 * shift.iter().map(|m| m * m).sum::<f64>()
+}
+
+/// `(q, ln(1 - p + p e^t))` for `q = p e^t / (1 - p + p e^t)`, the default probability `p`
+/// twisted by `t`: then `ln(q / p) = t - ln(..)` and `ln((1 - q) / (1 - p)) = -ln(..)`.
+fn twisted_probability(p: f64, t: f64) -> (f64, f64) {
+    if t < 20.0 {
+        let m = p * t.exp_m1();
+        (p * t.exp() / (1.0 + m), m.ln_1p())
+    } else {
+        // Large t (no overflow): 1 - p + p e^t = p e^t (1 + r), r = (1 - p) e^{-t} / p.
+        let r = (1.0 - p) / p * (-t).exp();
+        (1.0 / (1.0 + r), p.ln() + t + r.ln_1p())
+    }
+}
+
+/// The twist `theta >= 0` with `sum_i c_i q_i(theta) = x` for `q_i` of [`twisted_probability`]
+/// at `t = theta c_i` (only firms with `0 < p_i < 1` are twisted): 0 when `sum_i c_i p_i >= x`;
+/// safeguarded Newton steps on a bracket, to 1e-4 of `x` (any `theta` gives a valid sampling
+/// law; the precision only tunes it). When even every firm defaulting falls short of `x`,
+/// `THETA_MAX / x`.
+fn twist_theta(p: &[f64], c: &[f64], x: f64) -> f64 {
+    const THETA_MAX: f64 = 64.0;
+    if x.is_nan() || x <= 0.0 {
+        return 0.0;
+    }
+    // In units of x: a_i = c_i / x, target 1.
+    let f = |theta: f64| -> (f64, f64) {
+        let (mut v, mut dv) = (-1.0, 0.0);
+        for (&pi, &ci) in p.iter().zip(c) {
+            if pi > 0.0 && pi < 1.0 {
+                let a = ci / x;
+                // q = p e^t / (1 - p + p e^t), one exp (the bracket keeps t <= THETA_MAX a).
+                let e = (theta * a).exp();
+                let q = if e.is_finite() {
+                    pi * e / (1.0 - pi + pi * e)
+                } else {
+                    1.0
+                };
+                v += a * q;
+                dv += a * a * q * (1.0 - q);
+            } else if pi >= 1.0 {
+                v += ci / x;
+            }
+        }
+        (v, dv)
+    };
+    let (v0, dv0) = f(0.0);
+    if v0 >= 0.0 {
+        return 0.0;
+    }
+    // As theta grows every twisted firm defaults: sum over p_i > 0 of a_i is the supremum.
+    let reachable: f64 = p
+        .iter()
+        .zip(c)
+        .filter(|(p, _)| **p > 0.0)
+        .map(|(_, c)| c / x)
+        .sum();
+    if reachable <= 1.0 + 1e-4 {
+        return THETA_MAX / x;
+    }
+    let (mut lo, mut hi) = (0.0, THETA_MAX);
+    let (mut theta, mut v, mut dv) = (0.0, v0, dv0);
+    for _ in 0..100 {
+        let newton = theta - v / dv;
+        theta = if dv > 0.0 && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        (v, dv) = f(theta);
+        if v.abs() < 1e-4 || hi - lo < 1e-9 * hi {
+            break;
+        }
+        if v < 0.0 {
+            lo = theta;
+        } else {
+            hi = theta;
+        }
+    }
+    theta / x
+}
+
+/// The normal `x` redrawn so that it falls below `Phi^-1(p)` with probability `q` (keeping its
+/// nominal distribution on each side): with `u = Phi(x)`, `Phi^-1(u p / q)` if `u < q`, else
+/// `Phi^-1(p + (u - q)(1 - p) / (1 - q))`.
+fn twisted_normal(x: f64, p: f64, q: f64) -> f64 {
+    use crate::analytic::normal::cdf;
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let u = cdf(x);
+    let v = if u < q {
+        u / q * p
+    } else {
+        p + (u - q) / (1.0 - q) * (1.0 - p)
+    };
+    Normal::standard().inverse_cdf(v.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON))
 }
 
 /// A path's view of a [`Tilt`]: picks a mixture's component, shifts each draw and accumulates
@@ -328,10 +476,33 @@ pub struct TiltState {
     active: usize,
     /// One shift: `-sum_j mu_j x_j` over the draws of the current path.
     dot: f64,
-    /// A mixture: `mu_k·y` of each component over the draws of the current path.
+    /// A mixture: `ln` of each component's density over the nominal one over the draws of the
+    /// current path, less its constant `-|mu_k|^2 / 2`: `mu_k·y` plus the twist's terms.
     dots: Vec<f64>,
     /// With recording: the current path's `y`, one per coordinate (0 where nothing was drawn).
     draws: Option<Vec<f64>>,
+    /// The firms' defaults given the path's factors: with a twist or recording only.
+    given: Option<Given>,
+}
+
+/// The firms' conditional defaults on the current path (see [`TiltState::condition`]).
+#[derive(Debug, Clone, Default)]
+struct Given {
+    /// `load_i F_{s(i)}`, `idio_i`, the last threshold `T_i` and the copula's scale: firm `i`
+    /// defaults iff `(load_i F + idio_i eps_i) scale <= T_i` (the path's own test).
+    load_f: Vec<f64>,
+    idio: Vec<f64>,
+    threshold: Vec<f64>,
+    scale: f64,
+    /// `c_i`: the firm's scheduled payments over the term.
+    exposure: Vec<f64>,
+    /// `p_i(z)`, and per component `k` (at `k N + i`): `q_ki(z)`, `ln(q/p)`, `ln((1-q)/(1-p))`.
+    p: Vec<f64>,
+    q: Vec<f64>,
+    ln_up: Vec<f64>,
+    ln_down: Vec<f64>,
+    /// `sum_i c_i 1{firm i defaulted}` over the firms drawn so far.
+    defaulted_exposure: f64,
 }
 
 impl TiltState {
@@ -339,12 +510,14 @@ impl TiltState {
     pub fn new(tilt: Tilt, record: bool) -> Self {
         let n = tilt.dims.len();
         let k = tilt.mixture.len();
+        let given = (record || tilt.twists()).then(Given::default);
         TiltState {
             tilt,
             active: 0,
             dot: 0.0,
             dots: vec![0.0; k],
             draws: record.then(|| vec![0.0; n]),
+            given,
         }
     }
 
@@ -373,7 +546,78 @@ impl TiltState {
         }
     }
 
-    /// The draw `x` of coordinate `c` becomes `y = x + mu_c` (of the path's component).
+    /// The path's factors `F = A z` and the copula's scale are known (called before the firms'
+    /// draws). Under a twist, firm `i`'s conditional default probability
+    /// `p_i(z) = Phi((T_i / scale - load_i F) / idio_i)` becomes, in component `k`,
+    ///
+    /// ```text
+    /// q_ki = p_i e^{theta_k c_i} / (1 - p_i + p_i e^{theta_k c_i}),
+    /// theta_k >= 0 solving sum_i c_i q_ki = x_k (theta_k = 0 if sum_i c_i p_i >= x_k)
+    /// ```
+    ///
+    /// (Glasserman & Li's exponential twist of the default indicators, aimed at the defaulted
+    /// exposure `x_k`; `c_i` is the firm's scheduled payments). Then the firm's normal is drawn
+    /// as `Phi^-1(u p_i / q_ki)` with probability `q_ki` (a default, its nominal distribution
+    /// given the default kept) and `Phi^-1(p_i + (u - q_ki)(1 - p_i) / (1 - q_ki))` else, from
+    /// `u = Phi(x)` of the nominal draw `x`; the path's density over the nominal one gains
+    /// `q_ki / p_i` for a default and `(1 - q_ki) / (1 - p_i)` for none.
+    pub fn condition(&mut self, plan: &Plan, factors: &[f64], scale: f64) {
+        let Some(g) = &mut self.given else {
+            return;
+        };
+        let n = plan.firms.len();
+        if g.exposure.len() != n {
+            g.exposure = plan
+                .firms
+                .iter()
+                .map(|f| f.schedule.principal.iter().sum::<f64>() + f.schedule.interest.iter().sum::<f64>())
+                .collect();
+            g.idio = plan.firms.iter().map(|f| f.idio).collect();
+            g.threshold = plan.firms.iter().map(|f| f.last_threshold).collect();
+            g.load_f = vec![0.0; n];
+        }
+        for (lf, f) in g.load_f.iter_mut().zip(&plan.firms) {
+            *lf = f.load * factors[f.sector];
+        }
+        g.scale = scale;
+        g.defaulted_exposure = 0.0;
+        if !self.tilt.twists() {
+            return;
+        }
+        let k = self.tilt.mixture.len();
+        g.p.resize(n, 0.0);
+        g.q.resize(k * n, 0.0);
+        g.ln_up.resize(k * n, 0.0);
+        g.ln_down.resize(k * n, 0.0);
+        for i in 0..n {
+            g.p[i] = if g.idio[i] > 0.0 {
+                crate::analytic::normal::cdf((g.threshold[i] / scale - g.load_f[i]) / g.idio[i])
+            } else if g.load_f[i] * scale <= g.threshold[i] {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        for (k, comp) in self.tilt.mixture.iter().enumerate() {
+            let theta = comp.twist.map_or(0.0, |x| twist_theta(&g.p, &g.exposure, x));
+            for i in 0..n {
+                let p = g.p[i];
+                let (q, up, down) = if theta == 0.0 || p <= 0.0 || p >= 1.0 {
+                    (p, 0.0, 0.0)
+                } else {
+                    let t = theta * g.exposure[i];
+                    let (q, log_norm) = twisted_probability(p, t);
+                    (q, t - log_norm, -log_norm)
+                };
+                g.q[k * n + i] = q;
+                g.ln_up[k * n + i] = up;
+                g.ln_down[k * n + i] = down;
+            }
+        }
+    }
+
+    /// The draw `x` of coordinate `c` becomes `y = x + mu_c` (of the path's component), or for
+    /// a twisted firm the draw of [`TiltState::condition`].
     #[inline]
     pub fn draw(&mut self, c: Coord, x: f64) -> f64 {
         let j = self.tilt.dims.index(c);
@@ -382,16 +626,45 @@ impl TiltState {
             self.dot -= mu * x;
             x + mu
         } else {
-            let y = x + self.tilt.mixture[self.active].shift[j];
+            let mut y = x + self.tilt.mixture[self.active].shift[j];
+            if let (Coord::Firm(i), Some(g)) = (c, &self.given)
+                && !g.p.is_empty()
+            {
+                let (p, q) = (g.p[i], g.q[self.active * g.p.len() + i]);
+                if q != p {
+                    y = twisted_normal(x, p, q);
+                }
+            }
             for (d, comp) in self.dots.iter_mut().zip(&self.tilt.mixture) {
                 *d += comp.shift[j] * y;
             }
             y
         };
+        if let (Coord::Firm(i), Some(g)) = (c, &mut self.given)
+            && i < g.load_f.len()
+        {
+            let defaulted = (g.load_f[i] + g.idio[i] * y) * g.scale <= g.threshold[i];
+            if defaulted {
+                g.defaulted_exposure += g.exposure[i];
+            }
+            if !g.p.is_empty() {
+                let n = g.p.len();
+                let terms = if defaulted { &g.ln_up } else { &g.ln_down };
+                for (k, d) in self.dots.iter_mut().enumerate() {
+                    *d += terms[k * n + i];
+                }
+            }
+        }
         if let Some(d) = &mut self.draws {
             d[j] = y;
         }
         y
+    }
+
+    /// `sum_i c_i` over the firms that defaulted on the current path (0 unless recording or
+    /// twisting).
+    pub fn defaulted_exposure(&self) -> f64 {
+        self.given.as_ref().map_or(0.0, |g| g.defaulted_exposure)
     }
 
     /// `ln w` of the current path: `-mu·x - |mu|^2 / 2` for one shift; for a mixture
@@ -621,12 +894,16 @@ pub struct Pilot {
     pub routes: usize,
     /// The weight of the mixture's zero-shift component.
     pub defensive: f64,
+    /// Whether the mixture's components twist the firms' conditional default probabilities
+    /// (see [`TiltState::condition`]) instead of shifting their normals.
+    pub twist: bool,
 }
 
 impl Pilot {
-    /// Pools of at most this many firms have their idiosyncratic normals shifted too: on a
-    /// small pool the second step pays (a single large default matters), on a large one the
-    /// pool's loss is the factors' and one noisy shift per firm only spreads the weights.
+    /// Pools of at most this many firms get the second step (their idiosyncratic normals
+    /// shifted in the single shift, their defaults twisted in the mixture): on a small pool it
+    /// pays (a single large default matters), on a large one the pool's loss is the factors'
+    /// and the per-firm work costs more than it saves.
     pub const MAX_IDIOSYNCRATIC: usize = 64;
 
     /// The default pilot for a run with seed `seed` of a pool of `firms` firms: at most 12
@@ -640,6 +917,7 @@ impl Pilot {
             idiosyncratic: firms <= Pilot::MAX_IDIOSYNCRATIC,
             routes: 4,
             defensive: 0.1,
+            twist: firms <= Pilot::MAX_IDIOSYNCRATIC,
         }
     }
 
@@ -674,6 +952,8 @@ struct PilotPath {
     severity: [f64; 3],
     /// The path's route: bit `p` for party `p`'s own default, the next bit for the undertaker's.
     route: u64,
+    /// `sum_i c_i` over the defaulted firms (see [`TiltState::condition`]).
+    exposure: f64,
 }
 
 /// Chooses the shift for `target` by the cross-entropy method (module docs). `stream(i)` is the
@@ -742,7 +1022,12 @@ pub fn cross_entropy<R: Rng + SeedableRng>(
         // Within a route the firms' normals move too (if the pool is small enough).
         let movable: Vec<bool> = (0..dims.len())
             .map(|j| {
-                movable[j] || (pilot.idiosyncratic && j >= dims.factors && j < dims.factors + dims.firms)
+                let firm = j >= dims.factors && j < dims.factors + dims.firms;
+                if pilot.twist {
+                    movable[j] && !firm
+                } else {
+                    movable[j] || (pilot.idiosyncratic && firm)
+                }
             })
             .collect();
         let (mixed, steps, in_tail) = mixture_steps(&mut sampler, &stream, pilot, &movable, last);
@@ -788,6 +1073,7 @@ impl PilotSampler<'_> {
                     score: self.target.score(o),
                     severity: [o.pool_loss, o.guarantor_shortfall, o.missed],
                     route: route(o),
+                    exposure: t.defaulted_exposure(),
                 });
             }
         }
@@ -847,6 +1133,7 @@ fn mixture_steps<R: Rng + SeedableRng>(
     movable: &[bool],
     elite: Vec<(PilotPath, f64)>,
 ) -> (Tilt, usize, bool) {
+    let twist = pilot.twist;
     let dims = Dims::of(sampler.plan);
     let (mut sample, mut h): (Vec<PilotPath>, Vec<f64>) = elite.into_iter().unzip();
     let mut steps = 0;
@@ -866,7 +1153,11 @@ fn mixture_steps<R: Rng + SeedableRng>(
         routes.retain(|(_, m)| *m > 0.02 * total);
         routes.truncate(pilot.routes);
         let kept: f64 = routes.iter().map(|(_, m)| m).sum();
-        parts = vec![(pilot.defensive, vec![0.0; dims.len()])];
+        parts = vec![Part {
+            weight: pilot.defensive,
+            shift: vec![0.0; dims.len()],
+            twist: None,
+        }];
         for &(route, mass) in &routes {
             let member: Vec<bool> = sample.iter().map(|p| p.route == route).collect();
             if let Some(m) = weighted_mean(&sample, &h, Some(&member)) {
@@ -881,7 +1172,14 @@ fn mixture_steps<R: Rng + SeedableRng>(
                         }
                     })
                     .collect();
-                parts.push(((1.0 - pilot.defensive) * mass / kept, shift));
+                let twist = twist
+                    .then(|| weighted_exposure(&sample, &h, &member))
+                    .filter(|x| *x > 0.0);
+                parts.push(Part {
+                    weight: (1.0 - pilot.defensive) * mass / kept,
+                    shift,
+                    twist,
+                });
             }
         }
         if steps == Pilot::MIXTURE_STEPS {
@@ -898,9 +1196,21 @@ fn mixture_steps<R: Rng + SeedableRng>(
     }
     // The routes first (largest weight first), the defensive zero shift last.
     let zero = parts.remove(0);
-    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    parts.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     parts.push(zero);
     (Tilt::from_mixture(dims, parts), steps, in_tail)
+}
+
+/// `sum_i h_i e_i / sum_i h_i` of the defaulted exposures `e_i` over the members; 0 without mass.
+fn weighted_exposure(sample: &[PilotPath], h: &[f64], member: &[bool]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for ((p, &hi), &m) in sample.iter().zip(h).zip(member) {
+        if m && hi > 0.0 {
+            num += hi * p.exposure;
+            den += hi;
+        }
+    }
+    if den > 0.0 { num / den } else { 0.0 }
 }
 
 /// The cross-entropy weights `w_i h_i` of the pilot paths and whether the tail itself was used
@@ -1003,12 +1313,22 @@ mod tests {
             firms: 1,
             parties: 0,
         };
-        let parts = vec![
+        let parts = [
             (0.6, vec![-1.0, 0.5, 0.25, 0.0]),
             (0.3, vec![0.0, -2.0, 0.0, 0.0]),
             (0.1, vec![0.0; 4]),
         ];
-        let tilt = Tilt::from_mixture(dims, parts.clone());
+        let tilt = Tilt::from_mixture(
+            dims,
+            parts
+                .iter()
+                .map(|(weight, shift)| Part {
+                    weight: *weight,
+                    shift: shift.clone(),
+                    twist: None,
+                })
+                .collect(),
+        );
         assert_eq!(tilt.components().len(), 3);
         let mut s = TiltState::new(tilt, true);
         let mut rng = crate::runner::block_rng(9, 0);
@@ -1033,6 +1353,66 @@ mod tests {
         for (k, n) in picked.iter().enumerate() {
             let p = parts[k].0;
             assert!((*n as f64 - 2000.0 * p).abs() <= 4.0 * (2000.0 * p * (1.0 - p)).sqrt());
+        }
+    }
+
+    #[test]
+    fn the_twist_aims_the_expected_defaulted_exposure_at_its_target() {
+        // Equal firms: sum c q = x gives q = x / (N c) for each, whatever p.
+        let (p, c) = ([0.01; 5], [2.0; 5]);
+        let theta = twist_theta(&p, &c, 4.0);
+        for (&pi, &ci) in p.iter().zip(&c) {
+            assert!((twisted_probability(pi, theta * ci).0 - 0.4).abs() < 1e-4);
+        }
+        // Hand check of q = p e^t / (1 - p + p e^t) at p = 0.2, t = ln 4: 0.8 / 1.6 = 0.5, and
+        // ln(1 - p + p e^t) = ln 1.6.
+        let (q, l) = twisted_probability(0.2, 4f64.ln());
+        assert!((q - 0.5).abs() < 1e-15 && (l - 1.6f64.ln()).abs() < 1e-15);
+        // Both branches agree where they meet, and a huge twist stays finite.
+        let (below, above) = (
+            twisted_probability(0.01, 20.0 - 1e-12),
+            twisted_probability(0.01, 20.0),
+        );
+        assert!((below.0 - above.0).abs() < 1e-12 && (below.1 - above.1).abs() < 1e-10);
+        let (q, l) = twisted_probability(1e-6, 800.0);
+        assert!(q == 1.0 && (l - (800.0 + 1e-6f64.ln())).abs() < 1e-9);
+        // Unequal exposures: the larger firm is twisted more, and the target is met.
+        let (p, c) = ([0.01, 0.02, 0.03], [10.0, 3.0, 1.0]);
+        let theta = twist_theta(&p, &c, 6.0);
+        let q: Vec<f64> = p
+            .iter()
+            .zip(&c)
+            .map(|(&pi, &ci)| twisted_probability(pi, theta * ci).0)
+            .collect();
+        let hit: f64 = q.iter().zip(&c).map(|(q, c)| q * c).sum();
+        assert!((hit - 6.0).abs() < 6e-4, "{hit}");
+        assert!(q[0] / p[0] > q[1] / p[1] && q[1] / p[1] > q[2] / p[2]);
+        // Already there without a twist: theta 0; out of reach: the largest twist.
+        assert_eq!(twist_theta(&p, &c, 0.1), 0.0);
+        assert_eq!(twist_theta(&p, &c, 20.0), 64.0 / 20.0);
+    }
+
+    #[test]
+    fn a_twisted_normal_defaults_with_the_twisted_probability_and_keeps_its_shape() {
+        use crate::analytic::normal::{cdf, inverse};
+        let (p, q) = (0.01, 0.3);
+        let b = inverse(p);
+        // u = Phi(x) uniform on a grid: below b exactly when u < q, and then
+        // Phi(y) = u p / q (the nominal law given a default); else Phi(y) = p + (u - q)(1 - p)/(1 - q).
+        for k in 1..1000 {
+            let u = (k as f64 - 0.5) / 1000.0;
+            let y = twisted_normal(inverse(u), p, q);
+            assert_eq!(y <= b, u < q, "u {u}");
+            let want = if u < q {
+                u * p / q
+            } else {
+                p + (u - q) * (1.0 - p) / (1.0 - q)
+            };
+            assert!(
+                (cdf(y) - want).abs() < 1e-9 * want.max(1e-3),
+                "u {u}: {} vs {want}",
+                cdf(y)
+            );
         }
     }
 

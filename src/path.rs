@@ -469,6 +469,9 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
         }
         _ => 1.0,
     };
+    if let Some(t) = &mut s.tilt {
+        t.condition(plan, &s.factors, scale);
+    }
 
     s.defaults.clear();
     let term = plan.deal.term_periods;

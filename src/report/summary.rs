@@ -158,8 +158,8 @@ pub trait Outcomes {
     fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64);
     /// The likelihood-ratio weights of an importance-sampled run.
     fn weights(&self) -> Option<&Weights>;
-    /// The exposure view of guarantor party `p` over `periods` periods; `None` when the run
-    /// cannot give it (importance-sampled and streamed runs).
+    /// The exposure view of guarantor party `p` over `periods` periods (weighted under
+    /// importance sampling); `None` when the run cannot give it (streamed runs).
     fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures>;
     /// The exposure view of the undertaker, as [`Outcomes::party_exposure`].
     fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures>;
@@ -183,9 +183,9 @@ pub struct GuarantorJson {
     pub p_called: f64,
     pub p_called_se: f64,
     /// The exposure view of its payouts: VaR and ES at 99% and 99.9%, when its cap runs out,
-    /// the capacity that would have met its obligation on 99% and 99.9% of paths.
-    /// `null` under importance sampling (these figures are not weighted yet) and in streamed
-    /// runs (the accumulators do not keep each path's obligation beside its payout).
+    /// the capacity that would have met its obligation on 99% and 99.9% of paths; weighted by
+    /// the likelihood ratios under importance sampling. `null` in streamed runs (the
+    /// accumulators do not keep each path's obligation beside its payout).
     pub exposure: Option<PayerFigures>,
 }
 
@@ -200,8 +200,8 @@ pub struct UndertakerJson {
     pub p_cap_exhausted: f64,
     pub p_cap_exhausted_se: f64,
     /// The exposure view of its draws (as for a guarantor party); its obligation on a path is
-    /// its draw plus tranche 1's loss ([`crate::exposure::undertaker_obligation`]). `null` under
-    /// importance sampling (these figures are not weighted yet) and in streamed runs.
+    /// its draw plus tranche 1's loss ([`crate::exposure::undertaker_obligation`]). Weighted
+    /// under importance sampling; `null` in streamed runs.
     pub exposure: Option<PayerFigures>,
 }
 
@@ -353,6 +353,9 @@ pub struct ShiftJson {
     pub firm_shift: Vec<f64>,
     pub party_shift: Vec<f64>,
     pub undertaker_shift: f64,
+    /// The defaulted exposure (sum of the defaulting firms' scheduled payments) the component's
+    /// twist of the firms' conditional default probabilities aims at; `null`: no twist.
+    pub twist_exposure: Option<f64>,
 }
 
 impl ImportanceJson {
@@ -402,6 +405,7 @@ impl ImportanceJson {
                 firm_shift: c.shift[d.factors..firms].to_vec(),
                 party_shift: c.shift[firms..parties].to_vec(),
                 undertaker_shift: c.shift[parties],
+                twist_exposure: c.twist,
             })
             .collect();
         self.metric = metric.map(str::to_owned);
@@ -563,8 +567,7 @@ struct Stored {
     /// Tranche `j`'s loss on each stored path and on the baseline ([`tranche_loss`]).
     losses: Vec<(Vec<f64>, f64)>,
     /// The undertaker's obligation on each stored path and on the baseline: its draw plus
-    /// tranche 1's loss ([`undertaker_obligation`]). Plain runs with an undertaker only: the
-    /// exposure view is not weighted yet, so it is left out under importance sampling.
+    /// tranche 1's loss ([`undertaker_obligation`]), with an undertaker only.
     undertaker_need: Option<(Vec<f64>, f64)>,
     /// The prepared distributions, at their column's index (taken when reported).
     prepared: Vec<Option<Distribution>>,
@@ -574,7 +577,7 @@ impl Stored {
     /// Takes the row-wise quantities of `sim` before any column is permuted.
     fn new(scenario: &Scenario, sim: Simulation) -> Self {
         let losses: Vec<(Vec<f64>, f64)> = (0..sim.layout.tranches).map(|j| tranche_loss(&sim, j)).collect();
-        let undertaker_need = (sim.weights.is_none() && scenario.undertaker.is_some()).then(|| {
+        let undertaker_need = scenario.undertaker.is_some().then(|| {
             let draws = sim.layout.fixed(Column::UndertakerDraw);
             let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
             let need: Vec<f64> = sim.columns[draws]
@@ -664,28 +667,30 @@ impl Outcomes for Stored {
     fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures> {
         let sim = &self.sim;
         let col = |c| sim.samples(sim.layout.party(p, c));
-        sim.weights.is_none().then(|| {
-            PayerFigures::new(
-                col(PartyColumn::Payout),
-                col(PartyColumn::Obligation),
-                col(PartyColumn::CapOutPeriod),
-                periods,
-            )
+        let (payout, obligation, out) = (
+            col(PartyColumn::Payout),
+            col(PartyColumn::Obligation),
+            col(PartyColumn::CapOutPeriod),
+        );
+        Some(match &sim.weights {
+            None => PayerFigures::new(payout, obligation, out, periods),
+            Some(w) => PayerFigures::weighted(payout, obligation, out, w, periods),
         })
     }
     fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures> {
         let sim = &self.sim;
         self.undertaker_need.as_ref().map(|(need, need_baseline)| {
-            PayerFigures::new(
-                sim.samples(sim.layout.fixed(Column::UndertakerDraw)),
-                Samples {
-                    stored: need,
-                    baseline: *need_baseline,
-                    count: sim.baseline_count,
-                },
-                sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod)),
-                periods,
-            )
+            let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+            let need = Samples {
+                stored: need,
+                baseline: *need_baseline,
+                count: sim.baseline_count,
+            };
+            let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
+            match &sim.weights {
+                None => PayerFigures::new(draws, need, out, periods),
+                Some(w) => PayerFigures::weighted(draws, need, out, w, periods),
+            }
         })
     }
 }

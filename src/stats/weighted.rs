@@ -138,6 +138,19 @@ impl<'a> WeightedColumn<'a> {
         probability_of(&sums, self.n())
     }
 
+    /// `(VaR_q, ES_q)` at the decimal level `q` (module docs); `(0, 0)` when empty.
+    pub fn var_es(&self, q: &str) -> (f64, f64) {
+        let n = self.n();
+        if n == 0 {
+            return (0.0, 0.0);
+        }
+        let atoms = self.sorted_atoms();
+        (
+            quantile_at_mass(&atoms, tail_mass(q, n)),
+            expected_shortfall(&atoms, q, n).0,
+        )
+    }
+
     /// Every statistic of [`Distribution`], weighted (module docs).
     pub fn distribution(&self) -> Distribution {
         let n = self.n();
