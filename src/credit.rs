@@ -30,6 +30,9 @@ pub struct SectorLoadings {
     sectors: usize,
     /// Row-major `sectors x sectors`.
     a: Vec<f64>,
+    /// Per row, the columns up to its last non-zero entry (`i + 1` for row `i` of a Cholesky
+    /// factor): [`SectorLoadings::apply`] leaves out the trailing zeros.
+    row_len: Vec<usize>,
 }
 
 impl SectorLoadings {
@@ -55,7 +58,15 @@ impl SectorLoadings {
                 rows.push(a[(i, j)]);
             }
         }
-        SectorLoadings { sectors, a: rows }
+        let row_len = rows
+            .chunks(sectors.max(1))
+            .map(|row| row.iter().rposition(|x| *x != 0.0).map_or(0, |j| j + 1))
+            .collect();
+        SectorLoadings {
+            sectors,
+            a: rows,
+            row_len,
+        }
     }
 
     /// Number of sectors.
@@ -63,12 +74,14 @@ impl SectorLoadings {
         self.sectors
     }
 
-    /// `out = A z`.
+    /// `out = A z`: `out_i = sum_j a_ij z_j`, summed left to right over `j` up to the row's last
+    /// non-zero entry. A trailing term `0 z_j = ±0` never changes a sum, so this is the full
+    /// row's sum bit for bit (up to the sign of an exactly zero factor, which no output sees).
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
-        for (i, o) in out.iter_mut().enumerate().take(self.sectors) {
-            let row = &self.a[i * self.sectors..(i + 1) * self.sectors];
-            *o = row.iter().zip(z).map(|(a, z)| a * z).sum();
+        let rows = self.a.chunks_exact(self.sectors.max(1));
+        for ((o, row), &len) in out.iter_mut().zip(rows).zip(&self.row_len) {
+            *o = row[..len].iter().zip(&z[..len]).map(|(a, z)| a * z).sum();
         }
     }
 
