@@ -249,6 +249,8 @@ struct QuietStart {
 pub struct Scratch {
     z: Vec<f64>,
     factors: Vec<f64>,
+    /// Each firm's normal `eps_i` on the last path.
+    eps: Vec<f64>,
     /// `(firm, latent)` of the firms at or below their term threshold on the last path.
     hits: Vec<(usize, f64)>,
     defaults: Vec<Default>,
@@ -285,6 +287,7 @@ impl Scratch {
         let mut scratch = Scratch {
             z: vec![0.0; plan.sectors()],
             factors: vec![0.0; plan.sectors()],
+            eps: vec![0.0; n],
             hits: Vec::with_capacity(n),
             defaults: Vec::with_capacity(n),
             party_from: vec![0; parties],
@@ -441,7 +444,7 @@ fn own_default_period(d: &OwnDefaultPlan, factors: &[f64], scale: f64, eta: f64)
 /// own default cannot matter (it stands, or the baseline never draws on it). Such a path's
 /// outcome equals [`Scratch::baseline`] except for the own-default flags, so the periods are not
 /// run again: the baseline is copied.
-pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
+pub fn simulate_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
     let baseline = draw_path(plan, rng, scratch);
     if baseline {
         scratch.fill_baseline_outcome();
@@ -452,7 +455,7 @@ pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &m
 /// [`simulate_path`] without the copy of the baseline: on a baseline path (`true`)
 /// `scratch.outcome` is left as it was, and the path's outcome is [`Scratch::baseline`] (up to
 /// the own-default flags, which no column holds). For callers that only count baseline paths.
-pub fn draw_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
+pub fn draw_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
     draw_defaults(plan, rng, scratch);
     let baseline = scratch.defaults.is_empty()
         && (scratch.undertaker_from == 0 || scratch.baseline.undertaker_draw == 0.0);
@@ -479,14 +482,14 @@ impl Scratch {
 /// Steps 1-5 of the draw order: sector factors, mixing variable, path key, firm and party
 /// defaults. Fills `s.defaults`, `s.party_from` and `s.undertaker_from`; the party states and
 /// the notes are set up only when the periods are run ([`run_periods`]).
-fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
-    match &mut s.tilt {
-        None => s.z.iter_mut().for_each(|z| *z = normal(rng)),
-        Some(t) => {
-            t.start(rng);
-            for (j, z) in s.z.iter_mut().enumerate() {
-                *z = t.draw(Coord::Factor(j), normal(rng));
-            }
+fn draw_defaults<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
+    if let Some(t) = &mut s.tilt {
+        t.start(rng);
+    }
+    fill_normals(rng, &mut s.z);
+    if let Some(t) = &mut s.tilt {
+        for (j, z) in s.z.iter_mut().enumerate() {
+            *z = t.draw(Coord::Factor(j), *z);
         }
     }
     plan.loadings.apply(&s.z, &mut s.factors);
@@ -503,14 +506,15 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
     } else {
         0
     };
+    fill_normals(rng, &mut s.eps);
     s.hits.clear();
     match &mut s.tilt {
-        None => latent_pass(plan, &s.factors, scale, rng, |_, x| x, &mut s.hits),
+        None => latent_pass(plan, &s.factors, scale, &s.eps, |_, x| x, &mut s.hits),
         Some(t) => latent_pass(
             plan,
             &s.factors,
             scale,
-            rng,
+            &s.eps,
             |i, x| t.draw(Coord::Firm(i), x),
             &mut s.hits,
         ),
@@ -543,23 +547,33 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
     };
 }
 
-/// Step 4's normals: draws each firm's `eps_i` in firm order (shifted by `shift(i, eps_i)`),
-/// and keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their term threshold.
-///
-/// The one pass every path makes over the firms, kept free of everything else (the defaulting
-/// firms' periods and recoveries are worked out afterwards, from `hits`) so that it compiles to
-/// a tight loop: a normal, two multiplications, an addition and a comparison per firm.
+/// Fills `out` with standard normals drawn in order from `rng`. The draws are made from a copy
+/// of the generator, written back at the end, so that its state can stay in registers (through
+/// `&mut R` it is stored back after every draw).
 #[inline]
-fn latent_pass<R: Rng>(
+fn fill_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
+    let mut g = rng.clone();
+    for x in out.iter_mut() {
+        *x = normal(&mut g);
+    }
+    *rng = g;
+}
+
+/// Step 4's latents: with each firm's normal `eps_i` (shifted by `shift(i, eps_i)`, in firm
+/// order), keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their term
+/// threshold. The defaulting firms' periods and recoveries are worked out afterwards, from
+/// `hits`, so that this one pass every path makes over the firms stays a tight loop.
+#[inline]
+fn latent_pass(
     plan: &Plan,
     factors: &[f64],
     scale: f64,
-    rng: &mut R,
+    eps: &[f64],
     mut shift: impl FnMut(usize, f64) -> f64,
     hits: &mut Vec<(usize, f64)>,
 ) {
-    for (i, f) in plan.latent.iter().enumerate() {
-        let eps = shift(i, normal(rng));
+    for (i, (f, e)) in plan.latent.iter().zip(eps).enumerate() {
+        let eps = shift(i, *e);
         let y = (f.load * factors[f.sector] + f.idio * eps) * scale;
         if y <= f.last_threshold {
             hits.push((i, y));
