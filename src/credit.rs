@@ -30,10 +30,13 @@ pub struct SectorLoadings {
     sectors: usize,
     /// Row-major `sectors x sectors`.
     a: Vec<f64>,
-    /// Per row, the columns up to its last non-zero entry (`i + 1` for row `i` of a Cholesky
-    /// factor): [`SectorLoadings::apply`] leaves out the trailing zeros.
-    row_len: Vec<usize>,
+    /// With at most [`SMALL_SECTORS`] sectors, column `j` of `A` padded with zeros: what
+    /// [`SectorLoadings::apply`] reads (empty otherwise).
+    columns: Vec<[f64; SMALL_SECTORS]>,
 }
+
+/// Up to this many sectors, [`SectorLoadings::apply`] works on fixed-size columns.
+const SMALL_SECTORS: usize = 8;
 
 impl SectorLoadings {
     /// Factors the row-major correlation matrix `corr` of `sectors` sectors (already validated as
@@ -58,14 +61,23 @@ impl SectorLoadings {
                 rows.push(a[(i, j)]);
             }
         }
-        let row_len = rows
-            .chunks(sectors.max(1))
-            .map(|row| row.iter().rposition(|x| *x != 0.0).map_or(0, |j| j + 1))
-            .collect();
+        let columns = if sectors <= SMALL_SECTORS {
+            (0..sectors)
+                .map(|j| {
+                    let mut col = [0.0; SMALL_SECTORS];
+                    for (i, c) in col.iter_mut().enumerate().take(sectors) {
+                        *c = rows[i * sectors + j];
+                    }
+                    col
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         SectorLoadings {
             sectors,
             a: rows,
-            row_len,
+            columns,
         }
     }
 
@@ -74,14 +86,25 @@ impl SectorLoadings {
         self.sectors
     }
 
-    /// `out = A z`: `out_i = sum_j a_ij z_j`, summed left to right over `j` up to the row's last
-    /// non-zero entry. A trailing term `0 z_j = ±0` never changes a sum, so this is the full
-    /// row's sum bit for bit (up to the sign of an exactly zero factor, which no output sees).
+    /// `out = A z`: `out_i = sum_j a_ij z_j`, summed over `j = 0, 1, ..` from `-0.0` (as
+    /// `Iterator::sum` does). With few sectors the sums are built column by column, all rows at
+    /// once in fixed-size arrays (the same additions in the same order for each `out_i`).
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
-        let rows = self.a.chunks_exact(self.sectors.max(1));
-        for ((o, row), &len) in out.iter_mut().zip(rows).zip(&self.row_len) {
-            *o = row[..len].iter().zip(&z[..len]).map(|(a, z)| a * z).sum();
+        if self.sectors <= SMALL_SECTORS {
+            let mut acc = [-0.0; SMALL_SECTORS];
+            for (col, zj) in self.columns.iter().zip(z) {
+                for (s, a) in acc.iter_mut().zip(col) {
+                    *s += a * zj;
+                }
+            }
+            for (o, s) in out.iter_mut().zip(&acc) {
+                *o = *s;
+            }
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(self.a.chunks_exact(self.sectors)) {
+            *o = row.iter().zip(z).map(|(a, z)| a * z).sum();
         }
     }
 
