@@ -25,7 +25,7 @@
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
 use rand::{Rng, RngExt, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::Distribution;
 
 use crate::credit::{default_period, default_time};
 use crate::guarantee::{AllocationScratch, Missed, PartyState};
@@ -33,6 +33,8 @@ use crate::importance::{Coord, TiltState};
 use crate::model::Copula;
 use crate::plan::{OwnDefaultPlan, Plan, RateDraw};
 use crate::waterfall::{NotesState, PeriodNotes};
+
+mod ziggurat;
 
 /// A firm that defaults within the term on this path.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -374,10 +376,10 @@ pub fn snap_noise(x: f64, scale: f64) -> f64 {
     if x.abs() <= NOISE * scale { 0.0 } else { x }
 }
 
-/// Draws a standard normal.
+/// Draws a standard normal: `rand_distr`'s `StandardNormal`, bit for bit ([`ziggurat`]).
 #[inline]
 fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    StandardNormal.sample(rng)
+    ziggurat::standard_normal(rng)
 }
 
 /// The SplitMix64 output function (Steele, Lea & Flood 2014): output `j` of SplitMix64 started
@@ -547,16 +549,11 @@ fn draw_defaults<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, s: &mut
     };
 }
 
-/// Fills `out` with standard normals drawn in order from `rng`. The draws are made from a copy
-/// of the generator, written back at the end, so that its state can stay in registers (through
-/// `&mut R` it is stored back after every draw).
+/// Fills `out` with standard normals drawn in order from `rng`, in a loop that keeps the
+/// generator's state in registers ([`ziggurat::fill_standard_normals`]).
 #[inline]
 fn fill_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
-    let mut g = rng.clone();
-    for x in out.iter_mut() {
-        *x = normal(&mut g);
-    }
-    *rng = g;
+    ziggurat::fill_standard_normals(rng, out);
 }
 
 /// Step 4's latents: with each firm's normal `eps_i` (shifted by `shift(i, eps_i)`, in firm
