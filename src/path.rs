@@ -659,6 +659,7 @@ fn run_periods_from(
         p if p < start => p,
         _ => 0,
     };
+    let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
     for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
         if let Some(q) = quiet.as_mut() {
@@ -680,13 +681,10 @@ fn run_periods_from(
         let paid = if s.missed.is_empty() {
             0.0
         } else {
-            plan.sharing.allocate(
-                k,
-                &mut s.missed,
-                &mut s.states,
-                &mut s.paid_for,
-                &mut s.allocation,
-            )
+            // What each party paid for each firm is needed only to reimburse it, or to record it.
+            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
+            plan.sharing
+                .allocate(k, &mut s.missed, &mut s.states, paid_for, &mut s.allocation)
         };
 
         let mut recovered_now = 0.0;
@@ -759,7 +757,7 @@ fn run_periods_from(
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
     let n = plan.firms.len();
-    for d in &s.defaults {
+    for d in s.defaults.iter().filter(|_| keep_paid_for) {
         for p in 0..s.states.len() {
             if s.record {
                 s.recorded_paid_for[p * n + d.firm] = s.paid_for[p * n + d.firm];
