@@ -9,9 +9,10 @@
 //! `rand` 0.10). Block `b`'s 256-bit state is the outputs `4b+1 .. 4b+4` of SplitMix64 started
 //! at `seed` (Steele, Lea & Flood 2014), little-endian. Within a path the draws follow the order
 //! of [`crate::path`] (a defaulting firm's recovery rate from its own generator keyed by the
-//! path key and the firm's index). Normals are `rand_distr::StandardNormal`
-//! (ziggurat), chi-square and Beta are `rand_distr`'s; their versions are recorded in every
-//! run's manifest because a new `rand_distr` may change values.
+//! path key and the firm's index). Normals are `rand_distr` 0.6's `StandardNormal` (ziggurat),
+//! drawn by the same algorithm on the same tables in `path`'s own copy, bit for bit; chi-square
+//! and Beta are `rand_distr`'s; their versions are recorded in every run's manifest because a
+//! new `rand_distr` may change values.
 
 use std::ops::Range;
 
