@@ -30,7 +30,13 @@ pub struct SectorLoadings {
     sectors: usize,
     /// Row-major `sectors x sectors`.
     a: Vec<f64>,
+    /// With at most [`SMALL_SECTORS`] sectors, column `j` of `A` padded with zeros: what
+    /// [`SectorLoadings::apply`] reads (empty otherwise).
+    columns: Vec<[f64; SMALL_SECTORS]>,
 }
+
+/// Up to this many sectors, [`SectorLoadings::apply`] works on fixed-size columns.
+const SMALL_SECTORS: usize = 8;
 
 impl SectorLoadings {
     /// Factors the row-major correlation matrix `corr` of `sectors` sectors (already validated as
@@ -55,7 +61,24 @@ impl SectorLoadings {
                 rows.push(a[(i, j)]);
             }
         }
-        SectorLoadings { sectors, a: rows }
+        let columns = if sectors <= SMALL_SECTORS {
+            (0..sectors)
+                .map(|j| {
+                    let mut col = [0.0; SMALL_SECTORS];
+                    for (i, c) in col.iter_mut().enumerate().take(sectors) {
+                        *c = rows[i * sectors + j];
+                    }
+                    col
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        SectorLoadings {
+            sectors,
+            a: rows,
+            columns,
+        }
     }
 
     /// Number of sectors.
@@ -63,11 +86,24 @@ impl SectorLoadings {
         self.sectors
     }
 
-    /// `out = A z`.
+    /// `out = A z`: `out_i = sum_j a_ij z_j`, summed over `j = 0, 1, ..` from `-0.0` (as
+    /// `Iterator::sum` does). With few sectors the sums are built column by column, all rows at
+    /// once in fixed-size arrays (the same additions in the same order for each `out_i`).
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
-        for (i, o) in out.iter_mut().enumerate().take(self.sectors) {
-            let row = &self.a[i * self.sectors..(i + 1) * self.sectors];
+        if self.sectors <= SMALL_SECTORS {
+            let mut acc = [-0.0; SMALL_SECTORS];
+            for (col, zj) in self.columns.iter().zip(z) {
+                for (s, a) in acc.iter_mut().zip(col) {
+                    *s += a * zj;
+                }
+            }
+            for (o, s) in out.iter_mut().zip(&acc) {
+                *o = *s;
+            }
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(self.a.chunks_exact(self.sectors)) {
             *o = row.iter().zip(z).map(|(a, z)| a * z).sum();
         }
     }

@@ -160,8 +160,12 @@ impl<A: Amount> LossSharing<A> {
     /// Runs one period's missed payments through the tiers.
     ///
     /// `missed` holds what reaches tier 1; on return it holds what fell through the last tier.
-    /// Each party's payment for each firm is added to `paid_for[party * firms + firm]` and to its
-    /// [`PartyState::paid`]. Returns the total paid by all parties.
+    /// Each party's payment for each firm is added to `paid_for[party * firms + firm]` (unless
+    /// `paid_for` is empty: no per-firm record is kept) and to its [`PartyState::paid`]. Returns
+    /// the total paid by all parties.
+    ///
+    /// Each tier's parties, states and fractions are walked as slices side by side, so the loops
+    /// over parties and firms carry no index arithmetic beyond the per-firm record.
     pub fn allocate(
         &self,
         period: u32,
@@ -170,11 +174,24 @@ impl<A: Amount> LossSharing<A> {
         paid_for: &mut [A],
         scratch: &mut AllocationScratch<A>,
     ) -> A {
+        let AllocationScratch {
+            fraction,
+            unpaid,
+            last,
+        } = scratch;
+        let keep_paid_for = !paid_for.is_empty();
         let mut total = A::ZERO;
         for tier in &self.tiers {
+            let terms = &self.parties[tier.clone()];
+            let tier_states = &mut states[tier.clone()];
+            let tier_fraction = &mut fraction[tier.clone()];
             // Each party's obligation and the fraction of it that it pays.
-            for p in tier.clone() {
-                let terms = &self.parties[p];
+            for (j, (terms, (state, frac))) in terms
+                .iter()
+                .zip(tier_states.iter_mut().zip(tier_fraction.iter_mut()))
+                .enumerate()
+            {
+                let p = tier.start + j;
                 let mut owed = A::ZERO;
                 for (i, m) in missed.iter().enumerate() {
                     if terms.covers(m.firm) {
@@ -185,12 +202,11 @@ impl<A: Amount> LossSharing<A> {
                         };
                         owed += terms.share * base;
                         if A::EXACT && base > A::ZERO {
-                            scratch.last[p] = i;
+                            last[p] = i;
                         }
                     }
                 }
                 let owed = owed.round_money();
-                let state = &mut states[p];
                 state.obligation += owed;
                 let defaulted = state.defaulted_from != 0 && state.defaulted_from <= period;
                 let pay = if defaulted || owed <= A::ZERO {
@@ -212,21 +228,24 @@ impl<A: Amount> LossSharing<A> {
                         }
                     }
                 };
-                scratch.fraction[p] = if pay > A::ZERO { pay / owed } else { A::ZERO };
+                *frac = if pay > A::ZERO { pay / owed } else { A::ZERO };
                 if A::EXACT {
-                    scratch.unpaid[p] = pay;
+                    unpaid[p] = pay;
                 }
             }
             // Pay each firm's piece; what is not paid falls to the next tier.
             for (i, m) in missed.iter_mut().enumerate() {
                 let mut paid_principal = A::ZERO;
                 let mut paid_interest = A::ZERO;
-                for p in tier.clone() {
-                    let terms = &self.parties[p];
-                    let f = scratch.fraction[p];
+                for (j, (terms, (state, &f))) in terms
+                    .iter()
+                    .zip(tier_states.iter_mut().zip(tier_fraction.iter()))
+                    .enumerate()
+                {
                     if f <= A::ZERO || !terms.covers(m.firm) {
                         continue;
                     }
+                    let p = tier.start + j;
                     let mut pp = (f * terms.share * m.principal).round_money();
                     let mut pi = if terms.principal_only {
                         A::ZERO
@@ -234,17 +253,19 @@ impl<A: Amount> LossSharing<A> {
                         (f * terms.share * m.interest).round_money()
                     };
                     if A::EXACT {
-                        if i == scratch.last[p] {
+                        if i == last[p] {
                             // The last piece takes what rounding left over.
-                            let piece = scratch.unpaid[p].positive_part();
+                            let piece = unpaid[p].positive_part();
                             pp = pp.min_of(piece);
                             pi = piece - pp;
                         }
-                        scratch.unpaid[p] -= pp + pi;
+                        unpaid[p] -= pp + pi;
                     }
                     let piece = pp + pi;
-                    paid_for[p * self.firms + m.firm] += piece;
-                    states[p].paid += piece;
+                    if keep_paid_for {
+                        paid_for[p * self.firms + m.firm] += piece;
+                    }
+                    state.paid += piece;
                     total += piece;
                     paid_principal += pp;
                     paid_interest += pi;

@@ -960,7 +960,7 @@ struct PilotPath {
 /// generator of pilot block `i` (4,096 paths each); the result depends on nothing else. With
 /// `pilot.routes > 1` (the default), the single shift found is then split into a defensive
 /// mixture ([`mixture_steps`]).
-pub fn cross_entropy<R: Rng + SeedableRng>(
+pub fn cross_entropy<R: Rng + SeedableRng + Clone>(
     plan: &Plan,
     target: &Target,
     pilot: &Pilot,
@@ -1057,7 +1057,11 @@ impl PilotSampler<'_> {
     const BLOCK: u64 = 4096;
 
     /// One iteration's paths drawn under `tilt`.
-    fn run<R: Rng + SeedableRng>(&mut self, tilt: Tilt, stream: &impl Fn(u64) -> R) -> Vec<PilotPath> {
+    fn run<R: Rng + SeedableRng + Clone>(
+        &mut self,
+        tilt: Tilt,
+        stream: &impl Fn(u64) -> R,
+    ) -> Vec<PilotPath> {
         let mut scratch = Scratch::new(self.plan).with_tilt(TiltState::new(tilt, true));
         let mut sample = Vec::with_capacity((self.blocks * Self::BLOCK) as usize);
         for _ in 0..self.blocks {
@@ -1126,7 +1130,7 @@ fn weighted_mean(sample: &[PilotPath], h: &[f64], member: Option<&[bool]>) -> Op
 /// by `1 / pilot.defensive`. Then [`Pilot::MIXTURE_STEPS`] more pilot iterations draw under the
 /// mixture and re-estimate the routes from their tail paths. Returns the mixture, the
 /// iterations run and whether the last reached the tail itself.
-fn mixture_steps<R: Rng + SeedableRng>(
+fn mixture_steps<R: Rng + SeedableRng + Clone>(
     sampler: &mut PilotSampler<'_>,
     stream: &impl Fn(u64) -> R,
     pilot: &Pilot,

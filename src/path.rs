@@ -25,7 +25,7 @@
 //! The hot loop allocates nothing: every buffer lives in [`Scratch`], built once per thread.
 
 use rand::{Rng, RngExt, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::Distribution;
 
 use crate::credit::{default_period, default_time};
 use crate::guarantee::{AllocationScratch, Missed, PartyState};
@@ -33,6 +33,8 @@ use crate::importance::{Coord, TiltState};
 use crate::model::Copula;
 use crate::plan::{OwnDefaultPlan, Plan, RateDraw};
 use crate::waterfall::{NotesState, PeriodNotes};
+
+mod ziggurat;
 
 /// A firm that defaults within the term on this path.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -249,7 +251,15 @@ struct QuietStart {
 pub struct Scratch {
     z: Vec<f64>,
     factors: Vec<f64>,
+    /// Each firm's normal `eps_i` on the last path.
+    eps: Vec<f64>,
+    /// `(firm, latent)` of the firms at or below their term threshold on the last path.
+    hits: Vec<(usize, f64)>,
     defaults: Vec<Default>,
+    /// Each party's own default period on the last path (0: none).
+    party_from: Vec<u32>,
+    /// The undertaker's own default period on the last path (0: none).
+    undertaker_from: u32,
     missed: Vec<Missed<f64>>,
     states: Vec<PartyState<f64>>,
     paid_for: Vec<f64>,
@@ -279,7 +289,11 @@ impl Scratch {
         let mut scratch = Scratch {
             z: vec![0.0; plan.sectors()],
             factors: vec![0.0; plan.sectors()],
+            eps: vec![0.0; n],
+            hits: Vec::with_capacity(n),
             defaults: Vec::with_capacity(n),
+            party_from: vec![0; parties],
+            undertaker_from: 0,
             missed: Vec::with_capacity(n),
             states: vec![PartyState::new(0); parties],
             paid_for: vec![0.0; parties * n],
@@ -362,10 +376,10 @@ pub fn snap_noise(x: f64, scale: f64) -> f64 {
     if x.abs() <= NOISE * scale { 0.0 } else { x }
 }
 
-/// Draws a standard normal.
+/// Draws a standard normal: `rand_distr`'s `StandardNormal`, bit for bit ([`ziggurat`]).
 #[inline]
 fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    StandardNormal.sample(rng)
+    ziggurat::standard_normal(rng)
 }
 
 /// The SplitMix64 output function (Steele, Lea & Flood 2014): output `j` of SplitMix64 started
@@ -432,34 +446,53 @@ fn own_default_period(d: &OwnDefaultPlan, factors: &[f64], scale: f64, eta: f64)
 /// own default cannot matter (it stands, or the baseline never draws on it). Such a path's
 /// outcome equals [`Scratch::baseline`] except for the own-default flags, so the periods are not
 /// run again: the baseline is copied.
-pub fn simulate_path<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
+pub fn simulate_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
+    let baseline = draw_path(plan, rng, scratch);
+    if baseline {
+        scratch.fill_baseline_outcome();
+    }
+    baseline
+}
+
+/// [`simulate_path`] without the copy of the baseline: on a baseline path (`true`)
+/// `scratch.outcome` is left as it was, and the path's outcome is [`Scratch::baseline`] (up to
+/// the own-default flags, which no column holds). For callers that only count baseline paths.
+pub fn draw_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch: &mut Scratch) -> bool {
     draw_defaults(plan, rng, scratch);
-    let undertaker_defaulted = scratch.notes.undertaker_defaulted_from != 0;
-    let baseline =
-        scratch.defaults.is_empty() && (!undertaker_defaulted || scratch.baseline.undertaker_draw == 0.0);
+    let baseline = scratch.defaults.is_empty()
+        && (scratch.undertaker_from == 0 || scratch.baseline.undertaker_draw == 0.0);
     if scratch.record {
         scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
     }
-    if baseline {
-        scratch.outcome.copy_from(&scratch.baseline);
-        scratch.outcome.undertaker_defaulted = undertaker_defaulted;
-        for (po, st) in scratch.outcome.parties.iter_mut().zip(&scratch.states) {
-            po.defaulted = st.defaulted_from != 0;
-        }
-    } else {
+    if !baseline {
         run_periods(plan, scratch);
     }
     baseline
 }
 
+impl Scratch {
+    /// Sets `outcome` to the baseline with the last path's own-default flags.
+    fn fill_baseline_outcome(&mut self) {
+        self.outcome.copy_from(&self.baseline);
+        self.outcome.undertaker_defaulted = self.undertaker_from != 0;
+        for (po, from) in self.outcome.parties.iter_mut().zip(&self.party_from) {
+            po.defaulted = *from != 0;
+        }
+    }
+}
+
 /// Steps 1-5 of the draw order: sector factors, mixing variable, path key, firm and party
-/// defaults.
-fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
+/// defaults. Fills `s.defaults`, `s.party_from` and `s.undertaker_from`; the party states and
+/// the notes are set up only when the periods are run ([`run_periods`]).
+fn draw_defaults<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, s: &mut Scratch) {
     if let Some(t) = &mut s.tilt {
         t.start(rng);
     }
-    for (j, z) in s.z.iter_mut().enumerate() {
-        *z = tilted(&mut s.tilt, Coord::Factor(j), normal(rng));
+    fill_normals(rng, &mut s.z);
+    if let Some(t) = &mut s.tilt {
+        for (j, z) in s.z.iter_mut().enumerate() {
+            *z = t.draw(Coord::Factor(j), *z);
+        }
     }
     plan.loadings.apply(&s.z, &mut s.factors);
     let scale = match (plan.copula, &plan.mixing) {
@@ -473,43 +506,32 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
         t.condition(plan, &s.factors, scale);
     }
 
-    s.defaults.clear();
-    let term = plan.deal.term_periods;
     let path_key = if plan.recovery_rate.is_random() {
         rng.next_u64()
     } else {
         0
     };
-    for (i, f) in plan.firms.iter().enumerate() {
-        let eps = tilted(&mut s.tilt, Coord::Firm(i), normal(rng));
-        let y = (f.load * s.factors[f.sector] + f.idio * eps) * scale;
-        if y > f.last_threshold {
-            continue;
-        }
-        let period = default_period(y, &f.thresholds);
-        let rate = draw_rate::<R>(&plan.recovery_rate, firm_key(path_key, i));
-        let claim = f.schedule.outstanding[(period - 1) as usize];
-        let base = match f.appraised_value {
-            Some(v) => match plan.recovery.value_vol {
-                Some(vol) if vol > 0.0 => {
-                    // exp(v sqrt(tau) Z_s - v^2 tau / 2), Z_s the Gaussian sector factor.
-                    let tau = default_time(y, f.hazard, period, &plan.deal, &plan.marginal);
-                    v * (vol * tau.sqrt() * s.factors[f.sector] - 0.5 * vol * vol * tau).exp()
-                }
-                _ => v,
-            },
-            None => claim,
-        };
-        s.defaults.push(Default {
-            firm: i,
-            period,
-            recovery: (rate * base).min(claim).max(0.0),
-            recovery_period: (period + plan.recovery.lag_periods).min(term),
-        });
+    fill_normals(rng, &mut s.eps);
+    s.hits.clear();
+    match &mut s.tilt {
+        None => latent_pass(plan, &s.factors, scale, &s.eps, |_, x| x, &mut s.hits),
+        Some(t) => latent_pass(
+            plan,
+            &s.factors,
+            scale,
+            &s.eps,
+            |i, x| t.draw(Coord::Firm(i), x),
+            &mut s.hits,
+        ),
+    }
+    s.defaults.clear();
+    for &(i, y) in &s.hits {
+        s.defaults
+            .push(firm_default::<R>(plan, &s.factors, path_key, i, y));
     }
 
     for (p, d) in plan.party_defaults.iter().enumerate() {
-        let from = match d {
+        s.party_from[p] = match d {
             Some(d) => own_default_period(
                 d,
                 &s.factors,
@@ -518,9 +540,8 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
             ),
             None => 0,
         };
-        s.states[p] = PartyState::new(from);
     }
-    let undertaker_from = match &plan.undertaker_default {
+    s.undertaker_from = match &plan.undertaker_default {
         Some(d) => own_default_period(
             d,
             &s.factors,
@@ -529,12 +550,77 @@ fn draw_defaults<R: Rng + SeedableRng>(plan: &Plan, rng: &mut R, s: &mut Scratch
         ),
         None => 0,
     };
-    plan.notes.restart(&mut s.notes, undertaker_from);
+}
+
+/// Fills `out` with standard normals drawn in order from `rng`, in a loop that keeps the
+/// generator's state in registers ([`ziggurat::fill_standard_normals`]).
+#[inline]
+fn fill_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
+    ziggurat::fill_standard_normals(rng, out);
+}
+
+/// Step 4's latents: with each firm's normal `eps_i` (shifted by `shift(i, eps_i)`, in firm
+/// order), keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their term
+/// threshold. The defaulting firms' periods and recoveries are worked out afterwards, from
+/// `hits`, so that this one pass every path makes over the firms stays a tight loop.
+#[inline]
+fn latent_pass(
+    plan: &Plan,
+    factors: &[f64],
+    scale: f64,
+    eps: &[f64],
+    mut shift: impl FnMut(usize, f64) -> f64,
+    hits: &mut Vec<(usize, f64)>,
+) {
+    for (i, (f, e)) in plan.latent.iter().zip(eps).enumerate() {
+        let eps = shift(i, *e);
+        let y = (f.load * factors[f.sector] + f.idio * eps) * scale;
+        if y <= f.last_threshold {
+            hits.push((i, y));
+        }
+    }
+}
+
+/// Firm `i`'s default on a path with key `path_key`, given its latent `y` at or below its term
+/// threshold: its period `d` (the first `k` with `y <= T_{i,k}`), and its recovery
+/// `min(rate x base, claim)` with `base` the appraised value (shocked by the sector factor when
+/// it has a volatility) or else the claim, received in period `min(d + lag, T)`.
+fn firm_default<G: Rng + SeedableRng>(
+    plan: &Plan,
+    factors: &[f64],
+    path_key: u64,
+    i: usize,
+    y: f64,
+) -> Default {
+    let f = &plan.firms[i];
+    let period = default_period(y, &f.thresholds);
+    let rate = draw_rate::<G>(&plan.recovery_rate, firm_key(path_key, i));
+    let claim = f.schedule.outstanding[(period - 1) as usize];
+    let base = match f.appraised_value {
+        Some(v) => match plan.recovery.value_vol {
+            Some(vol) if vol > 0.0 => {
+                // exp(v sqrt(tau) Z_s - v^2 tau / 2), Z_s the Gaussian sector factor.
+                let tau = default_time(y, f.hazard, period, &plan.deal, &plan.marginal);
+                v * (vol * tau.sqrt() * factors[f.sector] - 0.5 * vol * vol * tau).exp()
+            }
+            _ => v,
+        },
+        None => claim,
+    };
+    Default {
+        firm: i,
+        period,
+        recovery: (rate * base).min(claim).max(0.0),
+        recovery_period: (period + plan.recovery.lag_periods).min(plan.deal.term_periods),
+    }
 }
 
 /// Runs the periods of the path drawn into `s` and fills `s.outcome`: from its first default
 /// period on, the earlier ones being the baseline's ([`QuietStart`]).
 fn run_periods(plan: &Plan, s: &mut Scratch) {
+    for (st, from) in s.states.iter_mut().zip(&s.party_from) {
+        *st = PartyState::new(*from);
+    }
     let term = plan.deal.term_periods;
     let first = s
         .defaults
@@ -543,7 +629,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         .min()
         .unwrap_or(term)
         .min(term);
-    let undertaker_from = s.notes.undertaker_defaulted_from;
+    let undertaker_from = s.undertaker_from;
     let start = match s.quiet.notes.get(first as usize - 1) {
         Some(at) if undertaker_from == 0 || undertaker_from >= first || at.undertaker_drawn == 0.0 => first,
         _ => 1,
@@ -551,9 +637,11 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
     let totals = if start > 1 {
         let i = start as usize - 1;
         plan.notes.resume(&mut s.notes, &s.quiet.notes[i]);
+        s.notes.undertaker_defaulted_from = undertaker_from;
         s.outcome.coverage[..i].copy_from_slice(&s.baseline.coverage[..i]);
         s.quiet.totals[i]
     } else {
+        plan.notes.restart(&mut s.notes, undertaker_from);
         Totals::START
     };
     run_periods_from(plan, s, start, totals, None);
@@ -574,6 +662,7 @@ fn run_periods_from(
         p if p < start => p,
         _ => 0,
     };
+    let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
     for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
         if let Some(q) = quiet.as_mut() {
@@ -595,13 +684,10 @@ fn run_periods_from(
         let paid = if s.missed.is_empty() {
             0.0
         } else {
-            plan.sharing.allocate(
-                k,
-                &mut s.missed,
-                &mut s.states,
-                &mut s.paid_for,
-                &mut s.allocation,
-            )
+            // What each party paid for each firm is needed only to reimburse it, or to record it.
+            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
+            plan.sharing
+                .allocate(k, &mut s.missed, &mut s.states, paid_for, &mut s.allocation)
         };
 
         let mut recovered_now = 0.0;
@@ -674,7 +760,7 @@ fn run_periods_from(
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
     let n = plan.firms.len();
-    for d in &s.defaults {
+    for d in s.defaults.iter().filter(|_| keep_paid_for) {
         for p in 0..s.states.len() {
             if s.record {
                 s.recorded_paid_for[p * n + d.firm] = s.paid_for[p * n + d.firm];

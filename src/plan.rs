@@ -30,6 +30,17 @@ pub struct FirmPlan {
     pub schedule: FirmSchedule<f64>,
 }
 
+/// What the latent pass of a path needs of one firm, packed together for the hot loop: the
+/// latent `Y = (load Z_s + idio eps) scale` defaults within the term iff `Y <= last_threshold`
+/// (the same values as the firm's [`FirmPlan`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FirmLatent {
+    pub sector: usize,
+    pub load: f64,
+    pub idio: f64,
+    pub last_threshold: f64,
+}
+
 /// The own-default model of a party or of the undertaker, compiled.
 #[derive(Debug, Clone)]
 pub struct OwnDefaultPlan {
@@ -117,6 +128,8 @@ pub struct Plan {
     pub recovery_rate: RateDraw,
     pub loadings: SectorLoadings,
     pub firms: Vec<FirmPlan>,
+    /// `firms`' latent parameters, in firm order.
+    pub latent: Vec<FirmLatent>,
     /// Total scheduled firm payments of each period.
     pub pool_payment: Vec<f64>,
     pub pool_notional: f64,
@@ -155,6 +168,15 @@ impl Plan {
                 }
             })
             .collect();
+        let latent = firms
+            .iter()
+            .map(|f| FirmLatent {
+                sector: f.sector,
+                load: f.load,
+                idio: f.idio,
+                last_threshold: f.last_threshold,
+            })
+            .collect();
         let periods = deal.term_periods as usize;
         let pool_payment = (0..periods)
             .map(|k| firms.iter().map(|f| f.schedule.payment(k)).sum())
@@ -189,6 +211,7 @@ impl Plan {
                 .map(|d| OwnDefaultPlan::new(d, &deal, &marginal)),
             notes: Notes::new(scenario),
             firms,
+            latent,
             marginal,
         }
     }

@@ -9,9 +9,10 @@
 //! `rand` 0.10). Block `b`'s 256-bit state is the outputs `4b+1 .. 4b+4` of SplitMix64 started
 //! at `seed` (Steele, Lea & Flood 2014), little-endian. Within a path the draws follow the order
 //! of [`crate::path`] (a defaulting firm's recovery rate from its own generator keyed by the
-//! path key and the firm's index). Normals are `rand_distr::StandardNormal`
-//! (ziggurat), chi-square and Beta are `rand_distr`'s; their versions are recorded in every
-//! run's manifest because a new `rand_distr` may change values.
+//! path key and the firm's index). Normals are `rand_distr` 0.6's `StandardNormal` (ziggurat),
+//! drawn by the same algorithm on the same tables in `path`'s own copy, bit for bit; chi-square
+//! and Beta are `rand_distr`'s; their versions are recorded in every run's manifest because a
+//! new `rand_distr` may change values.
 
 use std::ops::Range;
 
@@ -21,7 +22,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::importance::{Tilt, TiltState};
-use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, simulate_path, splitmix64_mix};
+use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, draw_path, simulate_path, splitmix64_mix};
 use crate::plan::Plan;
 use crate::stats::weighted::{WeightSums, WeightedColumn, probability_of};
 use crate::stats::{Distribution, Proportion, mean_and_se};
@@ -675,13 +676,26 @@ pub(crate) fn run_block(
     block: u64,
     paths: u64,
     scratch: &mut Scratch,
+    sink: impl FnMut(u64, &Scratch, bool),
+) {
+    run_block_with(plan, seed, block, paths, scratch, simulate_path, sink);
+}
+
+/// [`run_block`] with `simulate` ([`simulate_path`] or [`draw_path`]) simulating each path.
+fn run_block_with(
+    plan: &Plan,
+    seed: u64,
+    block: u64,
+    paths: u64,
+    scratch: &mut Scratch,
+    simulate: fn(&Plan, &mut PathRng, &mut Scratch) -> bool,
     mut sink: impl FnMut(u64, &Scratch, bool),
 ) {
     let mut rng = block_rng(seed, block);
     let first = block * BLOCK_PATHS;
     let end = paths.min(first + BLOCK_PATHS);
     for index in first..end {
-        let baseline = simulate_path(plan, &mut rng, scratch);
+        let baseline = simulate(plan, &mut rng, scratch);
         sink(index, scratch, baseline);
     }
 }
@@ -818,10 +832,17 @@ pub fn simulate_blocks_tilted(
                         coverage_below_one: vec![0; plan.periods],
                         coverage: vec![vec![0.0; keep]; plan.periods],
                     };
-                    run_block(plan, seed, b, paths, &mut *scratch, |index, s, baseline| {
+                    // A baseline path's outcome is the baseline's: it is only counted.
+                    let lazy = draw_path::<PathRng>;
+                    run_block_with(plan, seed, b, paths, &mut *scratch, lazy, |index, s, baseline| {
                         let row = (index - first) as usize;
                         if keep > 0 {
-                            for (k, c) in s.outcome.coverage.iter().enumerate() {
+                            let coverage = if baseline {
+                                &s.baseline().coverage
+                            } else {
+                                &s.outcome.coverage
+                            };
+                            for (k, c) in coverage.iter().enumerate() {
                                 block.coverage[k][row] = *c;
                             }
                         }

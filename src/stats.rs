@@ -253,13 +253,17 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        // Entries `..kept` differ from `value` and `kept..i` equal it (`total_cmp` equality is
-        // bit equality), so swapping unconditionally keeps that: no branch to mispredict.
+        // Entries that differ from `value` are moved down in order; the rest equal it
+        // (`total_cmp` equality is bit equality), so they are rewritten as `value` at the end:
+        // the very arrangement of swapping each equal entry up. Writing unconditionally leaves no
+        // branch to mispredict.
         let mut kept = 0;
         for i in 0..samples.len() {
-            samples.swap(kept, i);
-            kept += usize::from(samples[kept].to_bits() != value.to_bits());
+            let x = samples[i];
+            samples[kept] = x;
+            kept += usize::from(x.to_bits() != value.to_bits());
         }
+        samples[kept..].fill(value);
         let copies = (samples.len() - kept) as u64;
         Runs::selected(&mut samples[..kept], value, count + copies, ranks)
     }
