@@ -102,8 +102,8 @@ impl PayerFigures {
             p_called_se: called.se,
             expected_payout: d.mean,
             expected_payout_se: d.se_mean,
-            var_99: snap_to_cent(var_99),
-            var_999: snap_to_cent(var_999),
+            var_99,
+            var_999,
             es_99,
             es_999,
             p_cap_exhausted: exhausted.p,
@@ -116,9 +116,24 @@ impl PayerFigures {
                     Proportion::new(by, n).p
                 })
                 .collect(),
-            capacity_99: snap_to_cent(capacity("0.99")),
-            capacity_999: snap_to_cent(capacity("0.999")),
+            capacity_99: capacity("0.99"),
+            capacity_999: capacity("0.999"),
         }
+        .snapped_to_cents()
+    }
+
+    /// The order statistics (VaR and capacities: each the amount of one path) snapped to the
+    /// whole cent they are within floating-point rounding of ([`snap_to_cent`]).
+    fn snapped_to_cents(mut self) -> Self {
+        for x in [
+            &mut self.var_99,
+            &mut self.var_999,
+            &mut self.capacity_99,
+            &mut self.capacity_999,
+        ] {
+            *x = snap_to_cent(*x);
+        }
+        self
     }
 }
 
@@ -167,6 +182,7 @@ impl PayerFigures {
             capacity_99: obligation.var_es("0.99").0,
             capacity_999: obligation.var_es("0.999").0,
         }
+        .snapped_to_cents()
     }
 }
 
