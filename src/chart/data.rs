@@ -9,8 +9,8 @@
 //! weighs 1), and each number here is the weighted one of [`crate::stats::weighted`], so the
 //! charts show the real distribution, not the tilted one the paths were drawn from: a bin's
 //! height is `(1/n) sum w_i 1{x_i in bin}`, `P(X > x) = (1/n) sum w_i 1{x_i > x}` with the
-//! normal band `p ± 1.96 se` of [`probability_of`] (the plain run's Wilson band when every
-//! `w_i = 1`), the default-count distribution `P(D = k) = (1/n) sum w_i 1{D_i = k}`.
+//! band of [`tail_band`] from the standard error of [`probability_of`] (the plain run's Wilson
+//! band when every `w_i = 1`), the default-count distribution `P(D = k) = (1/n) sum w_i 1{D_i = k}`.
 
 use crate::model::Scenario;
 use crate::money::Amount;
@@ -205,16 +205,22 @@ pub fn wilson(count: u64, n: u64, z: f64) -> (f64, f64) {
 }
 
 /// `(p, lo, hi)` of a tail event whose paths' weights are `above`, out of `n` paths:
-/// `p = sum w / n`; plain paths (`weighted` false) get the [`wilson`] interval of the count,
-/// weighted ones the normal interval `p ± 1.96 se` clipped to `[0, 1]`, with `se` the standard
-/// error of a weighted probability ([`probability_of`]) that summary.json reports.
+/// `p = sum w / n`. Plain paths (`weighted` false) get the [`wilson`] interval of the count;
+/// weighted ones the normal interval of `ln p`, `p exp(±1.96 se / p)` (`hi` at most 1), with
+/// `se` the standard error of a weighted probability that summary.json reports
+/// ([`probability_of`]): on a log axis it is symmetric and stays above 0, where `p ± 1.96 se`
+/// would fall to 0 wherever few tilted paths carry the tail.
 pub fn tail_band(above: &WeightSums, n: u64, weighted: bool) -> (f64, f64, f64) {
     if !weighted {
         let (lo, hi) = wilson(above.count, n, Z_95);
         return (above.count as f64 / n.max(1) as f64, lo, hi);
     }
     let (p, se) = probability_of(above, n);
-    (p, (p - Z_95 * se).max(0.0), (p + Z_95 * se).min(1.0))
+    if p <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let r = (Z_95 * se / p).exp();
+    (p, p / r, (p * r).min(1.0))
 }
 
 /// `P(X > x)` on an even grid of `points` values from the smallest to the largest sample,

@@ -181,7 +181,7 @@ fn undertaker_draw<DB: DrawingBackend>(
     let line: Vec<(f64, f64)> = u
         .exceedance
         .iter()
-        .filter(|e| e.p > 0.0)
+        .filter(|e| 100.0 * e.p >= floor)
         .map(|e| (e.x / 1e6, (100.0 * e.p).max(floor)))
         .collect();
     let w = style.px(2.5);

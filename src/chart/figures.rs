@@ -171,13 +171,18 @@ pub(crate) struct Marker {
     pub(crate) dashed: bool,
 }
 
+/// The smallest probability a log axis shows: an importance-sampled tail below it (far beyond
+/// any deal's horizon of concern) sits on the floor rather than stretching the axis.
+pub const SMALLEST_DRAWN_PROBABILITY: f64 = 1e-10;
+
 /// The bottom of a log percent axis over `n` paths: `50 / n` (half of one path), or half the
 /// `smallest` positive probability drawn when that is below one path's share (importance-
-/// sampled paths weigh less than one path), so every bar and point stays on the chart.
+/// sampled paths weigh less than one path), so every bar and point stays on the chart — but
+/// not below [`SMALLEST_DRAWN_PROBABILITY`].
 pub(crate) fn log_percent_floor(n: u64, smallest: Option<f64>) -> f64 {
     let n = n.max(1) as f64;
     match smallest {
-        Some(p) if p * n < 1.0 - 1e-9 => 50.0 * p,
+        Some(p) if p * n < 1.0 - 1e-9 => 50.0 * p.max(2.0 * SMALLEST_DRAWN_PROBABILITY),
         _ => 50.0 / n,
     }
 }
@@ -349,7 +354,7 @@ where
     }
     let line: Vec<(f64, f64)> = curve
         .iter()
-        .filter(|e| e.p > 0.0)
+        .filter(|e| 100.0 * e.p >= floor)
         .map(|e| (e.x / 1e6, pct(e.p)))
         .collect();
     let w = style.px(2.5);
@@ -802,7 +807,8 @@ pub fn defaults<DB: DrawingBackend>(
         data.paths,
         smallest_positive(data.default_weights.iter().map(|w| w / n)),
     );
-    let last_sim = data.default_weights.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+    let shown = |w: f64| w > 0.0 && 100.0 * w / n >= floor;
+    let last_sim = data.default_weights.iter().rposition(|&w| shown(w)).unwrap_or(0);
     let last_ind = data
         .independent
         .iter()
@@ -842,7 +848,7 @@ pub fn defaults<DB: DrawingBackend>(
                 .iter()
                 .enumerate()
                 .take(kmax + 1)
-                .filter(|(_, w)| **w > 0.0)
+                .filter(|(_, w)| shown(**w))
                 .map(|(k, w)| {
                     let x = k as f64;
                     Rectangle::new(
