@@ -536,3 +536,43 @@ fn importance_sampled_histogram_matches_the_exact_one_factor_distribution() {
         "the tilt moved the paths ({tilted_off} of {checked} bins)"
     );
 }
+
+#[test]
+fn an_importance_sampled_memo_says_its_charts_are_weighted_and_which_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("is");
+    let flagship = root().join("scenarios/yuhang-2023.toml");
+    let json = run_summary(
+        &flagship,
+        &out,
+        &["--importance", "tranches.senior.p_loss", "--paths", "8192"],
+    );
+    assert!(json["importance_sampling"].is_object());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let note = "every chart shows the real distribution, each path weighted by its likelihood ratio";
+    assert!(md.contains(note) && html.contains(note));
+    // The exposure blocks are null, so the charts drawn from them are left out and named.
+    let exposure = !json["undertaker"]["exposure"].is_null();
+    for stem in ["cap_exhaustion", "undertaker"] {
+        assert_eq!(out.join(format!("{stem}.png")).exists(), exposure, "{stem}");
+    }
+    if !exposure {
+        assert!(md.contains("Left out, as their exposure figures are not weighted yet"));
+    }
+    // The pool-loss markers print summary.json's weighted numbers.
+    let svg = std::fs::read_to_string(out.join("pool_loss.svg")).unwrap();
+    for (label, key) in [
+        ("VaR 99%", "pool_loss/quantiles/0.99"),
+        ("ES 99%", "pool_loss/es_0.99"),
+    ] {
+        let text = format!(
+            "{label}: CNY {}",
+            ipabs::report::table::grouped(num(&json, key), 0)
+        );
+        assert!(svg.contains(&text), "{text}");
+    }
+    // A plain run's memo has no such note.
+    let plain = std::fs::read_to_string(root().join("reports/yuhang-2023/report.md")).unwrap();
+    assert!(!plain.contains(note));
+}
