@@ -149,13 +149,13 @@ fn markers_sit_at_the_summary_numbers() {
     assert_eq!(es, num(&json, "pool_loss/es_0.99"));
     // The histogram covers every path and the range of the samples (summary.json's `min` and
     // `max` may be snapped to a cent within 1e-12 of the samples').
-    assert_eq!(data.pool_loss.counts.iter().sum::<u64>(), 8000);
+    assert_eq!(data.pool_loss.weights.iter().sum::<f64>(), 8000.0);
     let (lo, hi) = (data.pool_loss.lo, data.pool_loss.hi);
     let (min, max) = (num(&json, "pool_loss/min"), num(&json, "pool_loss/max"));
     assert!(lo <= min + 1e-12 * min.abs().max(1.0), "lo {lo}, min {min}");
     assert!(hi >= max - 1e-12 * max.abs().max(1.0), "hi {hi}, max {max}");
     // The default-count distribution has every path; the independent pmf sums to one.
-    assert_eq!(data.default_counts.iter().sum::<u64>(), 8000);
+    assert_eq!(data.default_weights.iter().sum::<f64>(), 8000.0);
     assert!((data.independent.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     // Exceedance at the VaR 99%: at most 1% of paths lie strictly above it.
     let above_var = data
@@ -361,4 +361,213 @@ fn templates_language_and_fonts() {
         "--font",
         dejavu.to_str().unwrap(),
     ]);
+}
+
+/// The tilt the cross-entropy pilot chooses for `metric` (on the pilot's own streams).
+fn tilt_for(
+    plan: &Plan,
+    scenario: &ipabs::model::Scenario,
+    metric: &str,
+    seed: u64,
+) -> ipabs::importance::Tilt {
+    use ipabs::importance::{self, Pilot, Target};
+    let target = Target::parse(metric, scenario).unwrap();
+    let pilot = Pilot::new(seed, scenario.firms.len());
+    importance::cross_entropy(plan, &target, &pilot, |b| runner::block_rng(pilot.seed, b)).tilt
+}
+
+/// `|a - b| <= 1e-12 max(|a|, |b|, 1e-300)`: equal up to summation order.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
+}
+
+#[test]
+fn importance_sampled_charts_are_weighted_and_markers_sit_at_the_summary_numbers() {
+    use runner::Column;
+    let scenario = ipabs::scenario::load(&root().join("scenarios/yuhang-2023.toml")).unwrap();
+    let plan = Plan::new(&scenario);
+    let tilt = tilt_for(&plan, &scenario, "tranches.senior.p_loss", 7);
+    let n = 16_384;
+    let sim = runner::simulate_tilted(&plan, n, 7, 0, &runner::Silent, Some(&tilt)).unwrap();
+    let data = ChartData::new(&scenario, &sim);
+    let nf = n as f64;
+
+    // Second method: the weighted probabilities of the runner (stats::weighted). The exceedance
+    // curve is P(X > x) under the real distribution, inside its band.
+    let pool = sim.layout.fixed(Column::PoolLoss);
+    for e in &data.pool_loss_exceedance {
+        let (p, se) = sim.probability(pool, |x| x > e.x);
+        assert!(close(e.p, p), "P(pool loss > {}) = {} vs {p}", e.x, e.p);
+        assert!(e.lo <= p && p <= e.hi, "band [{}, {}] around {p}", e.lo, e.hi);
+        if p > 0.0 {
+            let half = (e.hi / p).ln();
+            assert!(
+                e.hi == 1.0 || (half - ipabs::stats::Z_95 * se / p).abs() <= 1e-9 * half,
+                "band from the weighted se: {half} vs {}",
+                ipabs::stats::Z_95 * se / p
+            );
+        }
+    }
+    // The default-count bars: P(D = k) weighted, and not the tilted shares (the tilt moves the
+    // paths into the loss tail, so the unweighted mean is far above the real one).
+    let dcol = sim.layout.fixed(Column::Defaults);
+    let mut tilted_mean = 0.0;
+    for (k, w) in data.default_weights.iter().enumerate() {
+        let (p, _) = sim.probability(dcol, |d| d as usize == k);
+        assert!(close(w / nf, p), "P(D = {k})");
+        tilted_mean += k as f64 * sim.samples(dcol).count_where(|d| d as usize == k) as f64 / nf;
+    }
+    let hist_mass = data.pool_loss.weights.iter().sum::<f64>() / nf;
+    let payout_mass: Vec<f64> = data
+        .payouts
+        .iter()
+        .map(|p| p.histogram.weights.iter().sum::<f64>() / nf)
+        .collect();
+
+    let summary = Summary::new(&scenario, sim, String::new(), 0.0);
+    let json: serde_json::Value = serde_json::from_slice(&summary.to_json()).unwrap();
+    // Markers at summary.json's (weighted) numbers.
+    let [mean, var, es] = figures::pool_loss_markers(&summary);
+    assert_eq!(mean, num(&json, "pool_loss/mean"));
+    assert_eq!(var, num(&json, "pool_loss/quantiles/0.99"));
+    assert_eq!(es, num(&json, "pool_loss/es_0.99"));
+    // Every histogram holds the paths' whole weight: (1/n) sum w, summary.json's mean weight.
+    let mean_weight = num(&json, "importance_sampling/mean_weight");
+    assert!(close(hist_mass, mean_weight), "{hist_mass} vs {mean_weight}");
+    for m in payout_mass {
+        assert!(close(m, mean_weight));
+    }
+    // The bars' mean number of defaults is summary.json's weighted mean (the legend's number).
+    let bars_mean: f64 = data
+        .default_weights
+        .iter()
+        .enumerate()
+        .map(|(k, w)| k as f64 * w)
+        .sum::<f64>()
+        / nf;
+    let defaults_mean = num(&json, "defaults/mean");
+    assert!(close(bars_mean, defaults_mean), "{bars_mean} vs {defaults_mean}");
+    assert!(
+        tilted_mean > 2.0 * defaults_mean,
+        "the tilt moved the paths: {tilted_mean} vs {defaults_mean}"
+    );
+    // Weighted VaR: at most 1% of the (weighted) mass lies above it.
+    let above_var = data
+        .pool_loss_exceedance
+        .iter()
+        .filter(|e| e.x >= var)
+        .map(|e| e.p)
+        .fold(0.0, f64::max);
+    assert!(above_var <= 0.01 + 1e-12);
+
+    // The charts render; their legends print summary.json's numbers. The exposure charts (cap
+    // exhaustion, undertaker) are drawn exactly when summary.json has the exposure blocks.
+    let labels = Labels::new(Language::En, &summary.currency);
+    let figs = chart::render_all(&summary, &data, &labels).unwrap();
+    let svg = |k: ChartKind| figs.iter().find(|f| f.kind == k).map(|f| f.svg.as_str());
+    let money = |x: f64| format!("CNY {}", ipabs::report::table::grouped(x, 0));
+    let pool_svg = svg(ChartKind::PoolLoss).unwrap();
+    for (label, x) in [("VaR 99%", var), ("ES 99%", es)] {
+        let text = format!("{label}: {}", money(x));
+        assert!(pool_svg.contains(&text), "{text}");
+    }
+    let text = format!("mean {defaults_mean:.3}");
+    assert!(svg(ChartKind::DefaultCount).unwrap().contains(&text), "{text}");
+    let has_exposure = !json["undertaker"]["exposure"].is_null();
+    assert_eq!(svg(ChartKind::Undertaker).is_some(), has_exposure);
+    let end = summary.convergence[0].points.last().unwrap();
+    assert!(
+        close(end.estimate, summary.pool_loss.mean),
+        "convergence ends at the weighted mean"
+    );
+}
+
+#[test]
+fn importance_sampled_histogram_matches_the_exact_one_factor_distribution() {
+    use runner::Column;
+    // 100 loans, pd 5%, rho 0.1, recovery 40%: the pool loss is 0.6m per default and its
+    // exact distribution is the lattice of the analytic module. The tilt aims at the 99.9%
+    // quantile, so the paths are drawn far into the tail; the weighted bars must still be the
+    // real probabilities, within 4 weighted standard errors on every well-populated bin.
+    let path = data("analytic/pool-100-gaussian.toml");
+    let scenario = ipabs::scenario::load(&path).unwrap();
+    let exact = ipabs::analytic::analyse(&scenario, &[], &ipabs::analytic::Settings::default()).unwrap();
+    assert!(exact.pool_loss_is_gross);
+    let plan = Plan::new(&scenario);
+    let tilt = tilt_for(&plan, &scenario, "gross_default_loss.quantiles.0.999", 12);
+    let n = 40_000;
+    let sim = runner::simulate_tilted(&plan, n, 12, 0, &runner::Silent, Some(&tilt)).unwrap();
+    let data = ChartData::new(&scenario, &sim);
+    let h = &data.pool_loss;
+    let bins = h.weights.len();
+    let bin = |x: f64| (((x - h.lo) / h.width()) as usize).min(bins - 1);
+    let mut exact_bins = vec![0.0; bins];
+    for (j, p) in exact.gross.pmf.iter().enumerate() {
+        exact_bins[bin(exact.gross.value(j))] += p;
+    }
+    let col = sim.layout.fixed(Column::PoolLoss);
+    let samples = sim.samples(col);
+    let (mut checked, mut tilted_off) = (0, 0);
+    for (i, (&weight, &q)) in h.weights.iter().zip(&exact_bins).enumerate() {
+        let paths = samples.count_where(|x| bin(x) == i);
+        if paths < 400 {
+            continue;
+        }
+        let (p, se) = sim.probability(col, |x| bin(x) == i);
+        let bar = weight / n as f64;
+        assert!(close(bar, p), "bin {i}: bar {bar} vs {p}");
+        println!("bin {i}: {paths} paths, weighted {bar:.4e} ± {se:.1e}, exact {q:.4e}");
+        assert!((bar - q).abs() <= 4.0 * se, "bin {i}: {bar} ± {se} vs exact {q}");
+        checked += 1;
+        // The unweighted (tilted) share would be far off.
+        let share = paths as f64 / n as f64;
+        if (share - q).abs() > 4.0 * (share * (1.0 - share) / n as f64).sqrt() {
+            tilted_off += 1;
+        }
+    }
+    assert!(checked >= 5, "well-populated bins: {checked}");
+    assert!(
+        tilted_off >= checked / 2,
+        "the tilt moved the paths ({tilted_off} of {checked} bins)"
+    );
+}
+
+#[test]
+fn an_importance_sampled_memo_says_its_charts_are_weighted_and_which_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("is");
+    let flagship = root().join("scenarios/yuhang-2023.toml");
+    let json = run_summary(
+        &flagship,
+        &out,
+        &["--importance", "tranches.senior.p_loss", "--paths", "8192"],
+    );
+    assert!(json["importance_sampling"].is_object());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let note = "every chart shows the real distribution, each path weighted by its likelihood ratio";
+    assert!(md.contains(note) && html.contains(note));
+    // The exposure blocks are null, so the charts drawn from them are left out and named.
+    let exposure = !json["undertaker"]["exposure"].is_null();
+    for stem in ["cap_exhaustion", "undertaker"] {
+        assert_eq!(out.join(format!("{stem}.png")).exists(), exposure, "{stem}");
+    }
+    if !exposure {
+        assert!(md.contains("Left out, as their exposure figures are not weighted yet"));
+    }
+    // The pool-loss markers print summary.json's weighted numbers.
+    let svg = std::fs::read_to_string(out.join("pool_loss.svg")).unwrap();
+    for (label, key) in [
+        ("VaR 99%", "pool_loss/quantiles/0.99"),
+        ("ES 99%", "pool_loss/es_0.99"),
+    ] {
+        let text = format!(
+            "{label}: CNY {}",
+            ipabs::report::table::grouped(num(&json, key), 0)
+        );
+        assert!(svg.contains(&text), "{text}");
+    }
+    // A plain run's memo has no such note.
+    let plain = std::fs::read_to_string(root().join("reports/yuhang-2023/report.md")).unwrap();
+    assert!(!plain.contains(note));
 }

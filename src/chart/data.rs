@@ -4,10 +4,18 @@
 //!
 //! Markers (mean, VaR, ES, caps, probabilities) are not here: the charts take them from the
 //! [`crate::report::summary::Summary`], so they sit exactly at the reported numbers.
+//!
+//! Under importance sampling every path carries its likelihood ratio `w_i` (a plain path
+//! weighs 1), and each number here is the weighted one of [`crate::stats::weighted`], so the
+//! charts show the real distribution, not the tilted one the paths were drawn from: a bin's
+//! height is `(1/n) sum w_i 1{x_i in bin}`, `P(X > x) = (1/n) sum w_i 1{x_i > x}` with the
+//! band of [`tail_band`] from the standard error of [`probability_of`] (the plain run's Wilson
+//! band when every `w_i = 1`), the default-count distribution `P(D = k) = (1/n) sum w_i 1{D_i = k}`.
 
 use crate::model::Scenario;
 use crate::money::Amount;
 use crate::runner::{Column, PartyColumn, Samples, Simulation};
+use crate::stats::weighted::{WeightSums, probability_of};
 use crate::streaming::StreamedRun;
 
 /// Bins of a histogram over `[lo, hi]`.
@@ -18,6 +26,59 @@ pub const EXCEEDANCE_POINTS: usize = 160;
 
 pub use crate::stats::Z_95;
 
+/// One column's samples with each path's likelihood-ratio weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightedSamples<'a> {
+    pub samples: Samples<'a>,
+    /// The weight of each stored path and the weights of the baseline's copies; `None`: every
+    /// path weighs 1 (a plain run).
+    pub weights: Option<(&'a [f64], WeightSums)>,
+}
+
+impl<'a> From<Samples<'a>> for WeightedSamples<'a> {
+    fn from(samples: Samples<'a>) -> Self {
+        WeightedSamples {
+            samples,
+            weights: None,
+        }
+    }
+}
+
+impl<'a> WeightedSamples<'a> {
+    /// Column `c` of `sim`, weighted when `sim` is importance-sampled.
+    pub fn of(sim: &'a Simulation, c: usize) -> Self {
+        WeightedSamples {
+            samples: sim.samples(c),
+            weights: sim
+                .weights
+                .as_ref()
+                .map(|w| (w.stored.as_slice(), w.baseline_total())),
+        }
+    }
+
+    /// The stored paths as `(value, weight)`.
+    fn stored(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        let w = self.weights.map(|(w, _)| w);
+        self.samples
+            .stored
+            .iter()
+            .enumerate()
+            .map(move |(i, &x)| (x, w.map_or(1.0, |w| w[i])))
+    }
+
+    /// The weights of the baseline's copies.
+    fn baseline(&self) -> WeightSums {
+        match self.weights {
+            Some((_, b)) => b,
+            None => WeightSums {
+                count: self.samples.count,
+                sum: self.samples.count as f64,
+                sum_sq: self.samples.count as f64,
+            },
+        }
+    }
+}
+
 /// A histogram of equal-width bins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
@@ -25,8 +86,10 @@ pub struct Histogram {
     pub lo: f64,
     /// Upper edge of the last bin (`> lo`, even when every sample is equal).
     pub hi: f64,
-    /// Paths per bin; sample `x` falls in bin `floor((x - lo) / width)`, the top edge in the last.
-    pub counts: Vec<u64>,
+    /// Summed weight of the paths in each bin (the number of paths when every path weighs 1);
+    /// sample `x` falls in bin `floor((x - lo) / width)`, the top edge in the last. Bin `i`'s
+    /// probability is `weights[i] / n`.
+    pub weights: Vec<f64>,
     /// Number of samples.
     pub n: u64,
     /// The smallest and largest sample.
@@ -37,9 +100,10 @@ pub struct Histogram {
 impl Histogram {
     /// `bins` bins spanning `[min(samples, lo), max(samples, hi)]`; with no spread, a unit-wide
     /// range around the value.
-    pub fn new(samples: Samples<'_>, lo: f64, hi: f64, bins: usize) -> Histogram {
+    pub fn new<'a>(samples: impl Into<WeightedSamples<'a>>, lo: f64, hi: f64, bins: usize) -> Histogram {
+        let samples = samples.into();
         let bins = bins.max(1);
-        let (min, max) = samples.min_max().unwrap_or((0.0, 0.0));
+        let (min, max) = samples.samples.min_max().unwrap_or((0.0, 0.0));
         let mut lo = lo.min(min);
         let mut hi = hi.max(max);
         if hi <= lo {
@@ -48,18 +112,18 @@ impl Histogram {
         }
         let width = (hi - lo) / bins as f64;
         let bin = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
-        let mut counts = vec![0u64; bins];
-        for &x in samples.stored {
-            counts[bin(x)] += 1;
+        let mut weights = vec![0.0; bins];
+        for (x, w) in samples.stored() {
+            weights[bin(x)] += w;
         }
-        if samples.count > 0 {
-            counts[bin(samples.baseline)] += samples.count;
+        if samples.samples.count > 0 {
+            weights[bin(samples.samples.baseline)] += samples.baseline().sum;
         }
         Histogram {
             lo,
             hi,
-            counts,
-            n: samples.n(),
+            weights,
+            n: samples.samples.n(),
             min,
             max,
         }
@@ -79,14 +143,14 @@ impl Histogram {
             hi += 0.5;
         }
         let width = (hi - lo) / bins as f64;
-        let mut counts = vec![0u64; bins];
+        let mut weights = vec![0.0; bins];
         for &(x, c) in binned {
-            counts[(((x - lo) / width) as usize).min(bins - 1)] += c;
+            weights[(((x - lo) / width) as usize).min(bins - 1)] += c as f64;
         }
         Histogram {
             lo,
             hi,
-            counts,
+            weights,
             n: binned.iter().map(|b| b.1).sum(),
             min,
             max,
@@ -95,7 +159,18 @@ impl Histogram {
 
     /// Width of a bin.
     pub fn width(&self) -> f64 {
-        (self.hi - self.lo) / self.counts.len() as f64
+        (self.hi - self.lo) / self.weights.len() as f64
+    }
+
+    /// The probability of each bin, `weights[i] / n`.
+    pub fn probabilities(&self) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        self.weights.iter().map(|w| w / n).collect()
+    }
+
+    /// The smallest positive bin probability; `None` when every bin is empty.
+    pub fn smallest_probability(&self) -> Option<f64> {
+        smallest_positive(self.probabilities())
     }
 
     /// Whether every sample is the same value (nothing to show but that).
@@ -104,7 +179,7 @@ impl Histogram {
     }
 }
 
-/// One point of an exceedance curve: `P(X > x)` with its 95% Wilson interval.
+/// One point of an exceedance curve: `P(X > x)` with its 95% interval ([`tail_band`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Exceedance {
     pub x: f64,
@@ -129,29 +204,60 @@ pub fn wilson(count: u64, n: u64, z: f64) -> (f64, f64) {
     (((centre - half) / d).max(0.0), ((centre + half) / d).min(1.0))
 }
 
-/// `P(X > x)` on an even grid of `points` values from the smallest to the largest sample.
-pub fn exceedance(samples: Samples<'_>, points: usize) -> Vec<Exceedance> {
-    let Some((min, max)) = samples.min_max() else {
+/// `(p, lo, hi)` of a tail event whose paths' weights are `above`, out of `n` paths:
+/// `p = sum w / n`. Plain paths (`weighted` false) get the [`wilson`] interval of the count;
+/// weighted ones the normal interval of `ln p`, `p exp(±1.96 se / p)` (`hi` at most 1), with
+/// `se` the standard error of a weighted probability that summary.json reports
+/// ([`probability_of`]): on a log axis it is symmetric and stays above 0, where `p ± 1.96 se`
+/// would fall to 0 wherever few tilted paths carry the tail.
+pub fn tail_band(above: &WeightSums, n: u64, weighted: bool) -> (f64, f64, f64) {
+    if !weighted {
+        let (lo, hi) = wilson(above.count, n, Z_95);
+        return (above.count as f64 / n.max(1) as f64, lo, hi);
+    }
+    let (p, se) = probability_of(above, n);
+    if p <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let r = (Z_95 * se / p).exp();
+    (p, p / r, (p * r).min(1.0))
+}
+
+/// `P(X > x)` on an even grid of `points` values from the smallest to the largest sample,
+/// weighted under importance sampling (module docs).
+pub fn exceedance<'a>(samples: impl Into<WeightedSamples<'a>>, points: usize) -> Vec<Exceedance> {
+    let samples = samples.into();
+    let Some((min, max)) = samples.samples.min_max() else {
         return Vec::new();
     };
-    let mut sorted = samples.stored.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    let n = samples.n();
+    let mut sorted: Vec<(f64, f64)> = samples.stored().collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // above[i]: the weights of sorted[i..].
+    let mut above = vec![WeightSums::default(); sorted.len() + 1];
+    for i in (0..sorted.len()).rev() {
+        above[i] = above[i + 1];
+        above[i].add(sorted[i].1);
+    }
+    let baseline = samples.baseline();
+    let n = samples.samples.n();
+    let weighted = samples.weights.is_some();
     let points = points.max(2);
     (0..points)
         .map(|i| {
             let x = min + (max - min) * i as f64 / (points - 1) as f64;
-            let copies = if samples.baseline > x { samples.count } else { 0 };
-            let above = (sorted.len() - sorted.partition_point(|&v| v <= x)) as u64 + copies;
-            let (lo, hi) = wilson(above, n, Z_95);
-            Exceedance {
-                x,
-                p: above as f64 / n as f64,
-                lo,
-                hi,
+            let mut tail = above[sorted.partition_point(|v| v.0 <= x)];
+            if samples.samples.baseline > x {
+                tail = tail.merged(&baseline);
             }
+            let (p, lo, hi) = tail_band(&tail, n, weighted);
+            Exceedance { x, p, lo, hi }
         })
         .collect()
+}
+
+/// The smallest positive value of `values`.
+pub fn smallest_positive(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    values.into_iter().filter(|&p| p > 0.0).min_by(f64::total_cmp)
 }
 
 /// [`exceedance`] of binned samples `(value, count)` in ascending order (each value within its
@@ -219,8 +325,9 @@ pub struct ChartData {
     pub undertaker: Option<PayoutData>,
     /// `P(draw > x)` of the undertaker's draws.
     pub undertaker_exceedance: Vec<Exceedance>,
-    /// `counts[k]`: paths with `k` defaults, `k = 0..=firms`.
-    pub default_counts: Vec<u64>,
+    /// `default_weights[k]`: the summed weight of the paths with `k` defaults, `k = 0..=firms`
+    /// (their number in a plain run); `P(D = k) = default_weights[k] / paths`.
+    pub default_weights: Vec<f64>,
     /// `P(D = k)` under independent defaults with each firm's own term PD.
     pub independent: Vec<f64>,
     pub paths: u64,
@@ -228,8 +335,9 @@ pub struct ChartData {
 
 /// A payout histogram from 0 to the largest payout, stretched to the cap when the cap is no
 /// more than 1.5 times the largest payout (so the cap line is drawn where it is).
-pub fn payout(samples: Samples<'_>, cap: Option<f64>) -> PayoutData {
-    let max = samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
+pub fn payout<'a>(samples: impl Into<WeightedSamples<'a>>, cap: Option<f64>) -> PayoutData {
+    let samples = samples.into();
+    let max = samples.samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
     payout_with(max, cap, |hi| Histogram::new(samples, 0.0, hi, BINS))
 }
 
@@ -256,17 +364,18 @@ fn payout_binned(binned: &[(f64, u64)], cap: Option<f64>) -> PayoutData {
 impl ChartData {
     /// Computes the chart data of `sim` (does not reorder its columns).
     pub fn new(scenario: &Scenario, sim: &Simulation) -> ChartData {
-        let pool = sim.samples(sim.layout.fixed(Column::PoolLoss));
-        let gross = sim.samples(sim.layout.fixed(Column::GrossDefaultLoss));
+        let column = |c| WeightedSamples::of(sim, c);
+        let pool = column(sim.layout.fixed(Column::PoolLoss));
+        let gross = column(sim.layout.fixed(Column::GrossDefaultLoss));
         let payouts = scenario
             .parties()
             .enumerate()
             .map(|(p, (_, party))| {
-                let col = sim.samples(sim.layout.party(p, PartyColumn::Payout));
+                let col = column(sim.layout.party(p, PartyColumn::Payout));
                 payout(col, party.cap.map(f64::from_decimal))
             })
             .collect();
-        let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+        let draws = column(sim.layout.fixed(Column::UndertakerDraw));
         let undertaker = scenario
             .undertaker
             .as_ref()
@@ -277,12 +386,12 @@ impl ChartData {
             Vec::new()
         };
         let firms = scenario.firms.len();
-        let mut default_counts = vec![0u64; firms + 1];
-        let defaults = sim.samples(sim.layout.fixed(Column::Defaults));
-        for &d in defaults.stored {
-            default_counts[(d as usize).min(firms)] += 1;
+        let mut default_weights = vec![0.0; firms + 1];
+        let defaults = column(sim.layout.fixed(Column::Defaults));
+        for (d, w) in defaults.stored() {
+            default_weights[(d as usize).min(firms)] += w;
         }
-        default_counts[(defaults.baseline as usize).min(firms)] += defaults.count;
+        default_weights[(defaults.samples.baseline as usize).min(firms)] += defaults.baseline().sum;
         ChartData {
             pool_loss: Histogram::new(pool, 0.0, 0.0, BINS),
             pool_loss_exceedance: exceedance(pool, EXCEEDANCE_POINTS),
@@ -290,7 +399,7 @@ impl ChartData {
             payouts,
             undertaker,
             undertaker_exceedance,
-            default_counts,
+            default_weights,
             independent: independent_pmf(scenario),
             paths: sim.paths,
         }
@@ -324,9 +433,9 @@ impl ChartData {
             Vec::new()
         };
         let firms = scenario.firms.len();
-        let mut default_counts = vec![0u64; firms + 1];
+        let mut default_weights = vec![0.0; firms + 1];
         for (d, c) in binned(layout.fixed(Column::Defaults)) {
-            default_counts[(d.round().max(0.0) as usize).min(firms)] += c;
+            default_weights[(d.round().max(0.0) as usize).min(firms)] += c as f64;
         }
         ChartData {
             pool_loss: Histogram::from_binned(&pool, 0.0, 0.0, BINS),
@@ -335,7 +444,7 @@ impl ChartData {
             payouts,
             undertaker,
             undertaker_exceedance,
-            default_counts,
+            default_weights,
             independent: independent_pmf(scenario),
             paths: run.paths,
         }
@@ -360,12 +469,12 @@ mod tests {
     #[test]
     fn histogram_bins_and_degenerate_ranges() {
         let h = Histogram::new(Samples::plain(&[0.0, 1.0, 2.0, 10.0]), 0.0, 0.0, 10);
-        assert_eq!(h.counts.iter().sum::<u64>(), 4);
-        assert_eq!(h.counts[0], 1);
-        assert_eq!(h.counts[9], 1, "the top edge goes in the last bin");
+        assert_eq!(h.weights.iter().sum::<f64>(), 4.0);
+        assert_eq!(h.weights[0], 1.0);
+        assert_eq!(h.weights[9], 1.0, "the top edge goes in the last bin");
         let z = Histogram::new(Samples::plain(&[0.0; 5]), 0.0, 0.0, 10);
         assert!(z.is_degenerate() && z.hi > z.lo);
-        assert_eq!(z.counts.iter().sum::<u64>(), 5);
+        assert_eq!(z.weights.iter().sum::<f64>(), 5.0);
     }
 
     #[test]

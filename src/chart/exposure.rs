@@ -11,8 +11,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::data::{Exceedance, PayoutData};
-use super::figures::{DrawError, Drawn, by_period, frame, legend, money_by_log_share, note, payout_panel};
+use super::data::{Exceedance, PayoutData, smallest_positive};
+use super::figures::{
+    DrawError, Drawn, by_period, frame, legend, log_percent_floor, money_by_log_share, note, payout_panel,
+};
 use super::style::{Style, okabe_ito as oi, percent};
 use super::{ChartError, Drawing, Labels, render_drawing};
 use crate::exposure::PayerFigures;
@@ -167,7 +169,7 @@ fn undertaker_draw<DB: DrawingBackend>(
     if hi <= 0.0 || u.exceedance.iter().all(|e| e.p == 0.0) {
         return note(&area, style, &empty);
     }
-    let floor = 50.0 / u.paths.max(1) as f64;
+    let floor = log_percent_floor(u.paths, smallest_positive(u.exceedance.iter().map(|e| e.p)));
     let x_axis = l.with_unit(l.draw_axis, &l.money_unit);
     let mut chart = money_by_log_share(
         &area,
@@ -179,7 +181,7 @@ fn undertaker_draw<DB: DrawingBackend>(
     let line: Vec<(f64, f64)> = u
         .exceedance
         .iter()
-        .filter(|e| e.p > 0.0)
+        .filter(|e| 100.0 * e.p >= floor)
         .map(|e| (e.x / 1e6, (100.0 * e.p).max(floor)))
         .collect();
     let w = style.px(2.5);

@@ -11,7 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{ChartData, Exceedance, Histogram, PayoutData, Z_95};
+use super::data::{ChartData, Exceedance, Histogram, PayoutData, Z_95, smallest_positive};
 use super::style::{GREY, LIGHT_GREY, Style, log_percent_tick, money_decimals, okabe_ito as oi, percent};
 use crate::report::summary::{DistributionJson, Summary};
 use crate::report::table::grouped;
@@ -171,9 +171,20 @@ pub(crate) struct Marker {
     pub(crate) dashed: bool,
 }
 
-/// The y range (percent of paths, log scale) that shows one path out of `n`.
-fn log_percent_floor(n: u64) -> f64 {
-    50.0 / n.max(1) as f64
+/// The smallest probability a log axis shows: an importance-sampled tail below it (far beyond
+/// any deal's horizon of concern) sits on the floor rather than stretching the axis.
+pub const SMALLEST_DRAWN_PROBABILITY: f64 = 1e-10;
+
+/// The bottom of a log percent axis over `n` paths: `50 / n` (half of one path), or half the
+/// `smallest` positive probability drawn when that is below one path's share (importance-
+/// sampled paths weigh less than one path), so every bar and point stays on the chart — but
+/// not below [`SMALLEST_DRAWN_PROBABILITY`].
+pub(crate) fn log_percent_floor(n: u64, smallest: Option<f64>) -> f64 {
+    let n = n.max(1) as f64;
+    match smallest {
+        Some(p) if p * n < 1.0 - 1e-9 => 50.0 * p.max(2.0 * SMALLEST_DRAWN_PROBABILITY),
+        _ => 50.0 / n,
+    }
 }
 
 /// A histogram of money amounts with a log-scale share-of-paths axis, vertical markers and a
@@ -199,7 +210,7 @@ pub(crate) fn log_histogram<DB: DrawingBackend>(
     }
     let n = h.n as f64;
     let (lo, hi) = (h.lo / 1e6, h.hi / 1e6);
-    let floor = log_percent_floor(h.n);
+    let floor = log_percent_floor(h.n, h.smallest_probability());
     let mut chart = money_by_log_share(
         &area,
         style,
@@ -209,13 +220,13 @@ pub(crate) fn log_histogram<DB: DrawingBackend>(
     )?;
     let width = h.width() / 1e6;
     chart.draw_series(
-        h.counts
+        h.weights
             .iter()
             .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| {
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(i, w)| {
                 let x0 = lo + width * i as f64;
-                let y = (100.0 * *c as f64 / n).max(floor);
+                let y = (100.0 * *w / n).max(floor);
                 Rectangle::new([(x0, floor), (x0 + width, y)], colour.mix(0.75).filled())
             }),
     )?;
@@ -343,7 +354,7 @@ where
     }
     let line: Vec<(f64, f64)> = curve
         .iter()
-        .filter(|e| e.p > 0.0)
+        .filter(|e| 100.0 * e.p >= floor)
         .map(|e| (e.x / 1e6, pct(e.p)))
         .collect();
     let w = style.px(2.5);
@@ -382,7 +393,13 @@ pub fn exceedance<DB: DrawingBackend>(
         return note(&body, style, &empty);
     }
     let (lo, hi) = (min / 1e6, max / 1e6);
-    let floor = log_percent_floor(summary.paths);
+    let smallest = smallest_positive(
+        data.gross_loss_exceedance
+            .iter()
+            .chain(&data.pool_loss_exceedance)
+            .map(|e| e.p),
+    );
+    let floor = log_percent_floor(summary.paths, smallest);
     let x_axis = l.with_unit(l.exceedance_axis_x, &l.money_unit);
     let mut chart = money_by_log_share(&body, style, (lo, hi), floor, (&x_axis, l.exceedance_axis_y))?;
     exceedance_series(
@@ -786,8 +803,12 @@ pub fn defaults<DB: DrawingBackend>(
     let l = &style.labels;
     let body = frame(root, style, l.defaults_title)?;
     let n = data.paths.max(1) as f64;
-    let floor = log_percent_floor(data.paths);
-    let last_sim = data.default_counts.iter().rposition(|&c| c > 0).unwrap_or(0);
+    let floor = log_percent_floor(
+        data.paths,
+        smallest_positive(data.default_weights.iter().map(|w| w / n)),
+    );
+    let shown = |w: f64| w > 0.0 && 100.0 * w / n >= floor;
+    let last_sim = data.default_weights.iter().rposition(|&w| shown(w)).unwrap_or(0);
     let last_ind = data
         .independent
         .iter()
@@ -823,15 +844,15 @@ pub fn defaults<DB: DrawingBackend>(
     let size = style.ipx(8.0);
     chart
         .draw_series(
-            data.default_counts
+            data.default_weights
                 .iter()
                 .enumerate()
                 .take(kmax + 1)
-                .filter(|(_, c)| **c > 0)
-                .map(|(k, c)| {
+                .filter(|(_, w)| shown(**w))
+                .map(|(k, w)| {
                     let x = k as f64;
                     Rectangle::new(
-                        [(x - 0.38, floor), (x + 0.38, 100.0 * *c as f64 / n)],
+                        [(x - 0.38, floor), (x + 0.38, 100.0 * *w / n)],
                         oi::SKY_BLUE.mix(0.85).filled(),
                     )
                 }),

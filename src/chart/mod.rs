@@ -5,7 +5,7 @@
 //! | file stem | chart |
 //! |---|---|
 //! | `pool_loss` | pool-loss histogram (log share of paths) with the mean, VaR 99% and ES 99% marked |
-//! | `loss_exceedance` | `P(loss > x)` of the gross default loss and the pool loss, log axis, 95% bands |
+//! | `loss_exceedance` | `P(loss > x)` of the gross default loss and the pool loss, log axis, 95% bands ([`data::tail_band`]) |
 //! | `guarantor_exposure` | each party's payout distribution with its cap and P(cap exhausted); the undertaker's draw |
 //! | `cap_exhaustion` | per capped party (and the undertaker): P(cap exhausted by the end of period k) |
 //! | `undertaker` | the undertaker's draws against its cap: histogram, P(draw > x), capacities for 99% / 99.9% |
@@ -20,6 +20,13 @@
 //! version) and the Okabe–Ito colour-blind-safe palette. The SVG is drawn at memo size; the PNG
 //! at twice that, for print. Text is drawn with the font of [`fonts`] (embedded DejaVu Sans
 //! unless a font file was given), so rendering needs no system fonts.
+//!
+//! Under importance sampling every chart shows the real distribution: histograms, exceedance
+//! curves and the default-count bars weight each path by its likelihood ratio ([`data`]); the
+//! markers, the coverage fan, the tranche bars and the convergence panels are summary.json's
+//! (weighted) numbers. The `cap_exhaustion` and `undertaker` charts need the exposure blocks,
+//! which are not weighted yet (`null`), so they are left out and the memo says so
+//! ([`left_out_under_importance`]).
 //!
 //! No file I/O here: [`crate::report::write_report`] writes what [`render_all`] returns.
 
@@ -252,6 +259,23 @@ impl Drawing for RunChart<'_> {
             ChartKind::Convergence => figures::convergence(root, style, summary),
         }
     }
+}
+
+/// The charts a plain run of this deal would draw that `summary` leaves out because they need
+/// the exposure blocks, which an importance-sampled run does not weight yet (they are `null`):
+/// `cap_exhaustion` and `undertaker`. Empty for a plain run and once those blocks are given.
+pub fn left_out_under_importance(summary: &Summary) -> Vec<ChartKind> {
+    let capped = summary.guarantors.iter().any(|g| g.cap.is_some())
+        || summary.undertaker.as_ref().is_some_and(|u| u.cap.is_some());
+    let wanted = [
+        (ChartKind::CapExhaustion, capped),
+        (ChartKind::Undertaker, summary.undertaker.is_some()),
+    ];
+    wanted
+        .into_iter()
+        .filter(|&(k, drawn_if_plain)| drawn_if_plain && !k.applies(summary))
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// The payers of the cap-exhaustion chart of a run: the parties, then the undertaker.

@@ -304,13 +304,18 @@ pub fn percent(p: f64) -> String {
     format!("{}%", grouped(pct, decimals))
 }
 
-/// A tick label on a log percentage axis: `100%`, `1%`, `0.01%`, `0.0001%`.
+/// A tick label on a log percentage axis: `100%`, `1%`, `0.01%`, `0.0001%`; below `1e-8%`,
+/// `1e-9%`.
 pub fn log_percent_tick(pct: f64) -> String {
     if pct <= 0.0 {
         return String::new();
     }
     let decimals = (-pct.log10() - 1e-9).ceil().max(0.0) as usize;
-    format!("{}%", grouped(pct, decimals.min(8)))
+    if decimals > 8 {
+        // 1e-9% rather than a row of zeros.
+        return format!("{pct:.0e}%");
+    }
+    format!("{}%", grouped(pct, decimals))
 }
 
 #[cfg(test)]
@@ -327,6 +332,8 @@ mod tests {
         assert_eq!(log_percent_tick(100.0), "100%");
         assert_eq!(log_percent_tick(0.01), "0.01%");
         assert_eq!(log_percent_tick(0.0005), "0.0005%");
+        assert_eq!(log_percent_tick(1e-8), "0.00000001%");
+        assert_eq!(log_percent_tick(1e-9), "1e-9%");
         assert_eq!(money_decimals(30.0), 1);
     }
 }
