@@ -533,7 +533,7 @@ fn importance_sampled_histogram_matches_the_exact_one_factor_distribution() {
 }
 
 #[test]
-fn an_importance_sampled_memo_says_its_charts_are_weighted_and_which_are_left_out() {
+fn an_importance_sampled_memo_says_its_charts_are_weighted() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("is");
     let flagship = root().join("scenarios/yuhang-2023.toml");
@@ -547,13 +547,10 @@ fn an_importance_sampled_memo_says_its_charts_are_weighted_and_which_are_left_ou
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let note = "every chart shows the real distribution, each path weighted by its likelihood ratio";
     assert!(md.contains(note) && html.contains(note));
-    // The exposure blocks are null, so the charts drawn from them are left out and named.
-    let exposure = !json["undertaker"]["exposure"].is_null();
+    // The exposure blocks are weighted, so the charts drawn from them are there too.
+    assert!(json["undertaker"]["exposure"].is_object());
     for stem in ["cap_exhaustion", "undertaker"] {
-        assert_eq!(out.join(format!("{stem}.png")).exists(), exposure, "{stem}");
-    }
-    if !exposure {
-        assert!(md.contains("Left out, as their exposure figures are not weighted yet"));
+        assert!(out.join(format!("{stem}.png")).exists(), "{stem}");
     }
     // The pool-loss markers print summary.json's weighted numbers.
     let svg = std::fs::read_to_string(out.join("pool_loss.svg")).unwrap();

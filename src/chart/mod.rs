@@ -24,9 +24,8 @@
 //! Under importance sampling every chart shows the real distribution: histograms, exceedance
 //! curves and the default-count bars weight each path by its likelihood ratio ([`data`]); the
 //! markers, the coverage fan, the tranche bars and the convergence panels are summary.json's
-//! (weighted) numbers. The `cap_exhaustion` and `undertaker` charts need the exposure blocks,
-//! which are not weighted yet (`null`), so they are left out and the memo says so
-//! ([`left_out_under_importance`]).
+//! (weighted) numbers, and the `cap_exhaustion` and `undertaker` charts draw the weighted
+//! exposure blocks and undertaker draws.
 //!
 //! No file I/O here: [`crate::report::write_report`] writes what [`render_all`] returns.
 
@@ -259,23 +258,6 @@ impl Drawing for RunChart<'_> {
             ChartKind::Convergence => figures::convergence(root, style, summary),
         }
     }
-}
-
-/// The charts a plain run of this deal would draw that `summary` leaves out because they need
-/// the exposure blocks, which an importance-sampled run does not weight yet (they are `null`):
-/// `cap_exhaustion` and `undertaker`. Empty for a plain run and once those blocks are given.
-pub fn left_out_under_importance(summary: &Summary) -> Vec<ChartKind> {
-    let capped = summary.guarantors.iter().any(|g| g.cap.is_some())
-        || summary.undertaker.as_ref().is_some_and(|u| u.cap.is_some());
-    let wanted = [
-        (ChartKind::CapExhaustion, capped),
-        (ChartKind::Undertaker, summary.undertaker.is_some()),
-    ];
-    wanted
-        .into_iter()
-        .filter(|&(k, drawn_if_plain)| drawn_if_plain && !k.applies(summary))
-        .map(|(k, _)| k)
-        .collect()
 }
 
 /// The payers of the cap-exhaustion chart of a run: the parties, then the undertaker.

@@ -200,7 +200,7 @@ pub struct MemoContext {
     /// One row per guarantor party, then the undertaker.
     pub exposure: Vec<ExposureRow>,
     pub charts: Vec<ChartRef>,
-    /// Under importance sampling: that the charts are weighted, and which are left out.
+    /// Under importance sampling: that the charts are weighted.
     pub charts_note: Option<String>,
     pub assumptions: Vec<Row>,
     pub manifest: Vec<Row>,
@@ -646,40 +646,13 @@ impl MemoContext {
 }
 
 /// The note above the charts of an importance-sampled run: they show the real distribution
-/// (each path weighted by its likelihood ratio), and the charts left out because what they draw
-/// is not weighted ([`crate::chart::left_out_under_importance`]); `None` for a plain run.
+/// (each path weighted by its likelihood ratio); `None` for a plain run.
 fn charts_note(summary: &Summary, language: Language) -> Option<String> {
     summary.importance_sampling.as_ref()?;
-    let labels = crate::chart::Labels::new(language, &summary.currency);
-    let left_out: Vec<&str> = crate::chart::left_out_under_importance(summary)
-        .into_iter()
-        .map(|k| k.title(&labels))
-        .collect();
-    let mut note = match language {
+    Some(match language {
         Language::En => "Importance-sampled run: every chart shows the real distribution, each path weighted by its likelihood ratio (bars and curves are weighted probabilities, bands from the weighted standard errors).".to_owned(),
         Language::Zh => "重要性抽样运行：各图均按似然比加权每条路径，显示真实分布（柱高与曲线为加权概率，置信带取自加权标准误）。".to_owned(),
-    };
-    if !left_out.is_empty() {
-        note.push_str(&match language {
-            Language::En => format!(
-                " Left out, as their exposure figures are not weighted yet: {}.",
-                left_out
-                    .iter()
-                    .map(|t| format!("“{t}”"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            Language::Zh => format!(
-                "因敞口数据尚未加权而略去：{}。",
-                left_out
-                    .iter()
-                    .map(|t| format!("“{t}”"))
-                    .collect::<Vec<_>>()
-                    .join("；")
-            ),
-        });
-    }
-    Some(note)
+    })
 }
 
 /// The SVG with its fixed size replaced by a `viewBox` and 100% width, so it scales to the
