@@ -158,13 +158,7 @@ fn markers_sit_at_the_summary_numbers() {
     assert_eq!(data.default_weights.iter().sum::<f64>(), 8000.0);
     assert!((data.independent.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     // Exceedance at the VaR 99%: at most 1% of paths lie strictly above it.
-    let above_var = data
-        .pool_loss_exceedance
-        .iter()
-        .filter(|e| e.x >= var)
-        .map(|e| e.p)
-        .fold(0.0, f64::max);
-    assert!(above_var <= 0.01 + 1e-12);
+    assert!(exceedance_at_or_above(&data, var) <= 0.01 + 1e-12);
     // The convergence series ends at the summary's estimate and standard error (all paths;
     // summed in another order, so equal to rounding).
     let end = summary.convergence[0].points.last().unwrap();
@@ -452,13 +446,7 @@ fn importance_sampled_charts_are_weighted_and_markers_sit_at_the_summary_numbers
         "the tilt moved the paths: {tilted_mean} vs {defaults_mean}"
     );
     // Weighted VaR: at most 1% of the (weighted) mass lies above it.
-    let above_var = data
-        .pool_loss_exceedance
-        .iter()
-        .filter(|e| e.x >= var)
-        .map(|e| e.p)
-        .fold(0.0, f64::max);
-    assert!(above_var <= 0.01 + 1e-12);
+    assert!(exceedance_at_or_above(&data, var) <= 0.01 + 1e-12);
 
     // The charts render; their legends print summary.json's numbers. The exposure charts (cap
     // exhaustion, undertaker) are drawn exactly when summary.json has the exposure blocks.
@@ -567,4 +555,13 @@ fn an_importance_sampled_memo_says_its_charts_are_weighted() {
     // A plain run's memo has no such note.
     let plain = std::fs::read_to_string(root().join("reports/yuhang-2023/report.md")).unwrap();
     assert!(!plain.contains(note));
+}
+
+/// The largest exceedance probability the pool-loss curve draws at or beyond `x`.
+fn exceedance_at_or_above(data: &ChartData, x: f64) -> f64 {
+    data.pool_loss_exceedance
+        .iter()
+        .filter(|e| e.x >= x)
+        .map(|e| e.p)
+        .fold(0.0, f64::max)
 }
