@@ -458,7 +458,8 @@ fn twisted_normal(x: f64, p: f64, q: f64) -> f64 {
     use crate::analytic::normal::cdf;
     use statrs::distribution::{ContinuousCDF, Normal};
     let u = cdf(x);
-    let v = if u < q {
+    // q = 1 (a twist so strong that the default is certain): below the threshold whatever u.
+    let v = if u < q || q >= 1.0 {
         u / q * p
     } else {
         p + (u - q) / (1.0 - q) * (1.0 - p)
