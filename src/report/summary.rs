@@ -876,9 +876,24 @@ impl Summary {
         let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
         sim.prepare_distributions(&reported_columns(layout, has_coverage));
         let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
+        // The payers' exposure figures are independent of one another: computed in parallel.
+        let (mut party_exposures, mut undertaker_exposure) = {
+            let sim = &*sim;
+            in_pool(sim.threads(), || {
+                rayon::join(
+                    || {
+                        (0..layout.parties)
+                            .into_par_iter()
+                            .map(|p| sim.party_exposure(p, periods))
+                            .collect::<Vec<_>>()
+                    },
+                    || sim.undertaker_exposure(periods),
+                )
+            })
+        };
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
-            let exposure = sim.undertaker_exposure(periods);
+            let exposure = undertaker_exposure.take();
             let cap = u.cap.map(f64::from_decimal);
             let drawn = sim.event_probability(draws, Event::Above(0.0));
             let exhausted = match cap {
@@ -903,7 +918,7 @@ impl Summary {
                 let col = |c| layout.party(p, c);
                 let exhausted = sim.event_probability(col(PartyColumn::CapExhausted), Event::Above(0.5));
                 let called = sim.event_probability(col(PartyColumn::Payout), Event::Above(0.0));
-                let exposure = sim.party_exposure(p, periods);
+                let exposure = party_exposures[p].take();
                 GuarantorJson {
                     tier,
                     name: party.name.clone(),
