@@ -24,12 +24,13 @@ use crate::money::{Amount, snap_to_cent};
 use crate::plan::Plan;
 use crate::runner::{self, Samples, Weights};
 use crate::stats::weighted::WeightedColumn;
-use crate::stats::{Distribution, Proportion, ceil_complement_of, var_es_with_baseline};
+use crate::stats::{Proportion, ceil_complement_of, mean_and_se, var_es_of_tail};
 
 /// One payer's exposure (a guarantor party's payouts, or the undertaker's draws) over all
 /// paths, from its per-path payout, obligation and cap-out period.
 ///
-/// - `p_called` = P(payout > 0); `expected_payout` = E[payout] with its standard error;
+/// - `p_called` = P(payout > 0); `expected_payout` = E[payout] with its standard error
+///   (compensated sums in path order, [`mean_and_se`]);
 /// - `var_q` = `x(ceil(q n))` and `es_q` = mean of the largest `ceil((1 - q) n)` payouts, at
 ///   q = 0.99 and 0.999;
 /// - `p_cap_exhausted` = P(the cap bound), `p_cap_exhausted_in_period[k-1]` = P(it first bound
@@ -68,6 +69,9 @@ impl PayerFigures {
     /// The figures of per-path `payout`, `obligation` and `cap_out_period` (the period the cap
     /// first bound, 0: never) over a term of `periods` periods. The three must cover the same
     /// paths.
+    ///
+    /// No full sort: VaR, ES and the capacities read only the ranks from `ceil(0.99 n)` on, put
+    /// in place by [`var_es_of_tail`] (selection, then a sort of the entries above).
     pub fn new(
         payout: Samples<'_>,
         obligation: Samples<'_>,
@@ -75,17 +79,27 @@ impl PayerFigures {
         periods: usize,
     ) -> Self {
         let n = payout.n();
-        let sorted = |s: Samples<'_>| {
-            let mut v = s.stored.to_vec();
-            v.sort_unstable_by(f64::total_cmp);
-            v
+        let levels = ["0.99", "0.999"];
+        // The stored paths that differ from the baseline value, the others counted as copies of
+        // it (most payers pay nothing on most paths): `(samples, copies)`. The order statistics
+        // are unchanged; an ES tail reaching the baseline value adds its copies as one term, which
+        // for the payouts' baseline 0 is the sum of the full sort bit for bit.
+        let folded = |s: Samples<'_>| {
+            let v: Vec<f64> = s
+                .stored
+                .iter()
+                .copied()
+                .filter(|x| x.to_bits() != s.baseline.to_bits())
+                .collect();
+            let copies = s.count + (s.stored.len() - v.len()) as u64;
+            (v, copies)
         };
-        let xs = sorted(payout);
-        let d = Distribution::with_baseline(&mut xs.clone(), payout.baseline, payout.count);
-        let at = |q: &str| var_es_with_baseline(&xs, payout.baseline, payout.count, q);
-        let ((var_99, es_99), (var_999, es_999)) = (at("0.99"), at("0.999"));
-        let os = sorted(obligation);
-        let capacity = |q: &str| var_es_with_baseline(&os, obligation.baseline, obligation.count, q).0;
+        let (mut xs, copies) = folded(payout);
+        let (expected_payout, expected_payout_se) = mean_and_se(&xs, payout.baseline, copies);
+        let [(var_99, es_99), (var_999, es_999)] = var_es_of_tail(&mut xs, payout.baseline, copies, levels);
+        let (mut os, copies) = folded(obligation);
+        let [(capacity_99, _), (capacity_999, _)] =
+            var_es_of_tail(&mut os, obligation.baseline, copies, levels);
         let mut first = vec![0u64; periods];
         let mut tally = |k: f64, c: u64| {
             if k >= 1.0 && (k as usize) <= periods {
@@ -100,8 +114,8 @@ impl PayerFigures {
         PayerFigures {
             p_called: called.p,
             p_called_se: called.se,
-            expected_payout: d.mean,
-            expected_payout_se: d.se_mean,
+            expected_payout,
+            expected_payout_se,
             var_99,
             var_999,
             es_99,
@@ -116,8 +130,8 @@ impl PayerFigures {
                     Proportion::new(by, n).p
                 })
                 .collect(),
-            capacity_99: capacity("0.99"),
-            capacity_999: capacity("0.999"),
+            capacity_99,
+            capacity_999,
         }
         .snapped_to_cents()
     }

@@ -215,6 +215,54 @@ pub fn var_es_with_baseline(sorted: &[f64], baseline: f64, count: u64, q: &str) 
     (r.quantile(q), r.expected_shortfall(q))
 }
 
+/// [`var_es_with_baseline`] at each of `levels` without sorting all of `samples`: the entry of
+/// the lowest rank read, `k = max(1, ceil(q n))` of the smallest level, is put in place by
+/// selection and only the entries above it are sorted. The ranks `k..=n` then read the very
+/// values, and `ES` sums them in the very order, of a full sort: the result is bit-identical to
+/// [`var_es_with_baseline`] of the sorted `samples` (permutes `samples`; `(0, 0)` when empty).
+///
+/// # Panics
+/// If a level is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
+pub fn var_es_of_tail<const N: usize>(
+    samples: &mut [f64],
+    baseline: f64,
+    count: u64,
+    levels: [&str; N],
+) -> [(f64, f64); N] {
+    let n = samples.len() as u64 + count;
+    let Some(k) = levels
+        .iter()
+        .map(|q| ceil_fraction_of(q, n).clamp(1, n.max(1)))
+        .min()
+    else {
+        return [(0.0, 0.0); N];
+    };
+    let split = if count == 0 {
+        samples.len()
+    } else {
+        samples.iter().filter(|x| x.total_cmp(&baseline).is_lt()).count()
+    };
+    // The place of rank k among the entries below the copies, or else of the first entry at
+    // or above it: every entry before it is smaller, so the ranks `k..=n` lie from it on.
+    let i = k.saturating_sub(1);
+    let from = if i < split as u64 {
+        i as usize
+    } else {
+        (i.saturating_sub(count) as usize).max(split)
+    };
+    if from < samples.len() {
+        let (_, _, above) = samples.select_nth_unstable_by(from, f64::total_cmp);
+        above.sort_unstable_by(f64::total_cmp);
+    }
+    let r = Runs {
+        sorted: samples,
+        value: baseline,
+        count,
+        split,
+    };
+    levels.map(|q| (r.quantile(q), r.expected_shortfall(q)))
+}
+
 /// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
 /// their place: `x(1) <= ... <= x(n)`, `n = sorted.len() + count`. Ranks are 1-based.
 ///
@@ -873,6 +921,36 @@ mod tests {
         assert_eq!(quantiles_by_selection(&mut s, &levels), expect);
         assert_eq!(expect, vec![50.0, 250.0, 500.0, 750.0, 950.0]);
         assert_eq!(quantiles_by_selection(&mut [], &levels), vec![0.0; 5]);
+    }
+
+    #[test]
+    fn var_es_of_tail_is_the_full_sort_bit_for_bit() {
+        // The copies below, inside, at and above the tail, many ties and distinct values: VaR
+        // and ES at both levels equal those of the fully sorted samples to the bit.
+        for n in [0usize, 1, 2, 3, 10, 99, 100, 101, 1000, 4097] {
+            for (baseline, count) in [
+                (0.0, 0u64),
+                (3.0, 1),
+                (-1.0, 50),
+                (3.5, 5000),
+                (9.0, 7),
+                (0.0, 20_000),
+            ] {
+                let stored: Vec<f64> = (0..n)
+                    .map(|i| ((i * 7919) % 13) as f64 * 0.5 + ((i * 104_729) % 1009) as f64 * 1e-3)
+                    .collect();
+                let mut sorted = stored.clone();
+                sorted.sort_unstable_by(f64::total_cmp);
+                let levels = ["0.99", "0.999", "0.5"];
+                let want = levels.map(|q| var_es_with_baseline(&sorted, baseline, count, q));
+                let got = var_es_of_tail(&mut stored.clone(), baseline, count, levels);
+                let bits = |v: [(f64, f64); 3]| v.map(|(a, b)| (a.to_bits(), b.to_bits()));
+                assert_eq!(bits(got), bits(want), "n {n}, baseline {baseline} x {count}");
+            }
+        }
+        // By hand: 1..=1000 scrambled, VaR_0.99 = 990, ES_0.99 = mean(991..=1000) = 995.5.
+        let got = var_es_of_tail(&mut scrambled_one_to(1000), 0.0, 0, ["0.99", "0.999"]);
+        assert_eq!(got, [(990.0, 995.5), (999.0, 1000.0)]);
     }
 
     #[test]
