@@ -1,5 +1,5 @@
 //! Paths per second of the whole engine (draws, tiers, waterfall, per-path outputs and the
-//! statistics of summary.json) on the flagship at 1 and 2 threads, the peer reference pool, a
+//! statistics of summary.json) on the flagship and the peer reference pool at 1 and 2 threads, a
 //! 1,000-firm pool and a 10,000-loan programme. Throughput is reported per path.
 //!
 //! `cargo bench --bench paths`; `benches/README.md` records the figures.
@@ -66,6 +66,7 @@ fn paths(c: &mut Criterion) {
     bench(c, "flagship", &flagship, 1_000_000, 1);
     bench(c, "flagship", &flagship, 1_000_000, 2);
     let peer = load("scenarios/bench/peer-pool.toml");
+    bench(c, "peer-pool", &peer, 1_000_000, 1);
     bench(c, "peer-pool", &peer, 1_000_000, 2);
     bench(c, "pool-1000-firms", &pool(1_000, "pool-1000"), 20_000, 2);
     bench(
