@@ -204,22 +204,13 @@ pub fn expected_shortfall_sorted(sorted: &[f64], q: &str) -> f64 {
     Runs::new(sorted, 0.0, 0).expected_shortfall(q)
 }
 
-/// `(VaR_q, ES_q)` of the samples `sorted` (ascending) together with `count` copies of
-/// `baseline` (the runner's stored paths and its baseline paths): `VaR_q = x(ceil(q n))`,
-/// `ES_q` = mean of the largest `ceil((1 - q) n)`; `(0, 0)` when empty.
-///
-/// # Panics
-/// If `q` is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
-pub fn var_es_with_baseline(sorted: &[f64], baseline: f64, count: u64, q: &str) -> (f64, f64) {
-    let r = Runs::new(sorted, baseline, count);
-    (r.quantile(q), r.expected_shortfall(q))
-}
-
-/// [`var_es_with_baseline`] at each of `levels` without sorting all of `samples`: the entry of
-/// the lowest rank read, `k = max(1, ceil(q n))` of the smallest level, is put in place by
-/// selection and only the entries above it are sorted. The ranks `k..=n` then read the very
+/// `(VaR_q, ES_q)` at each of `levels` of `samples` together with `count` copies of `baseline`
+/// (the runner's stored paths and its baseline paths): `VaR_q = x(ceil(q n))`, `ES_q` = mean of
+/// the largest `ceil((1 - q) n)`. No full sort of `samples`: the entry of the lowest rank read,
+/// `k = max(1, ceil(q n))` of the smallest level, is put in place by selection and only the
+/// entries above it are sorted. The ranks `k..=n` then read the very
 /// values, and `ES` sums them in the very order, of a full sort: the result is bit-identical to
-/// [`var_es_with_baseline`] of the sorted `samples` (permutes `samples`; `(0, 0)` when empty).
+/// reading the fully sorted `samples` (permutes `samples`; `(0, 0)` when empty).
 ///
 /// # Panics
 /// If a level is not a decimal string in `[0, 1]` (see [`ceil_fraction_of`]).
@@ -942,7 +933,8 @@ mod tests {
                 let mut sorted = stored.clone();
                 sorted.sort_unstable_by(f64::total_cmp);
                 let levels = ["0.99", "0.999", "0.5"];
-                let want = levels.map(|q| var_es_with_baseline(&sorted, baseline, count, q));
+                let full = Runs::new(&sorted, baseline, count);
+                let want = levels.map(|q| (full.quantile(q), full.expected_shortfall(q)));
                 let got = var_es_of_tail(&mut stored.clone(), baseline, count, levels);
                 let bits = |v: [(f64, f64); 3]| v.map(|(a, b)| (a.to_bits(), b.to_bits()));
                 assert_eq!(bits(got), bits(want), "n {n}, baseline {baseline} x {count}");
