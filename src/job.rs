@@ -497,6 +497,8 @@ pub fn run<T>(
         file: file.to_owned(),
         message,
     };
+    // The memory check before the importance pilot or the target's trial path.
+    storage(scenario, Streaming::Never, None, 0)?;
     let plan = Plan::new(scenario);
     let seed = scenario.simulation.seed;
     let sampling = match &scenario.simulation.importance {
@@ -516,7 +518,6 @@ pub fn run<T>(
             .estimate(&t.metric)
             .map_err(target_error)?;
     }
-    storage(scenario, Streaming::Never, None, 0)?;
 
     let start = Instant::now();
     let mut paths = first_paths;
