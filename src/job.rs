@@ -448,12 +448,9 @@ pub fn run_streaming(
         progress,
         &events,
     )?;
-    let mut summary = Summary::build(
-        scenario,
-        &mut streamed,
-        scenario_sha256.to_owned(),
-        start.elapsed().as_secs_f64(),
-    );
+    let mut summary = Summary::build(scenario, &mut streamed, scenario_sha256.to_owned(), 0.0);
+    // Simulation and every statistic of the summary.
+    summary.elapsed_s = start.elapsed().as_secs_f64();
     summary.streaming = Some(StreamingJson {
         reason: reason.as_str(),
         bins_per_binade: 1 << histogram::MANTISSA_BITS,
@@ -525,12 +522,9 @@ pub fn run<T>(
         progress.start(paths);
         let sim = runner::simulate_tilted(&plan, paths, seed, threads, progress, tilt)?;
         let derived = derive(&sim);
-        let mut summary = Summary::new(
-            scenario,
-            sim,
-            scenario_sha256.to_owned(),
-            start.elapsed().as_secs_f64(),
-        );
+        let mut summary = Summary::new(scenario, sim, scenario_sha256.to_owned(), 0.0);
+        // Simulation, `derive` and every statistic of the summary.
+        summary.elapsed_s = start.elapsed().as_secs_f64();
         if let (Some(json), Some(s)) = (&mut summary.importance_sampling, &sampling) {
             json.describe(&s.tilt, s.metric.as_deref(), s.choice.as_ref());
         }
