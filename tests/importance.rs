@@ -17,6 +17,8 @@
 //!   figures of the body of the distribution (P(any default), mean pool loss, each guarantor's
 //!   P(called)) agree with a plain run within 4 combined se: the weights are right everywhere,
 //!   not only in the tail aimed at.
+//! * The Student-t copula: on a 40-loan t pool the twisted mixture's `P(L > VaR_0.999)` agrees
+//!   with the exact lattice within 4 se at 5x lower variance or better (measured 11.6x).
 //! * A twisted mixture (the municipal quantile's, in the thread test) is the same at 1 and 2
 //!   threads.
 //! * The `exposure` blocks are weighted: under the municipal quantile's mixture each payer's
@@ -139,6 +141,45 @@ fn one_factor_pool_tail_matches_the_exact_lattice_at_ten_times_lower_variance() 
 
     // Expected loss too: the weighted mean against sum p_i LGD_i (a check of the weights, not
     // of variance reduction: the shift aims at the tail).
+    let (mean, mean_se) = sim.prefix_mean_and_se(&sim.columns[col], sim.baseline[col], n);
+    assert!(
+        (mean - exact.expected_loss_exact).abs() <= 4.0 * mean_se,
+        "EL {mean} ± {mean_se} vs {}",
+        exact.expected_loss_exact
+    );
+}
+
+/// The Student-t copula under importance sampling: the pilot's mixture twists the firms'
+/// default probabilities given the factor *and* the path's chi-square scale, which it does not
+/// tilt. On a 40-loan pool (pd 3%, rho 0.2, 5 degrees of freedom) the weighted `P(L > VaR_0.999)`
+/// agrees with the exact lattice (which integrates over the scale) within 4 se, the weighted
+/// mean with the exact expected loss, and the variance is at least 5x below plain Monte Carlo's.
+#[test]
+fn student_t_pool_tail_matches_the_exact_lattice_under_the_twisted_mixture() {
+    let path = root().join("tests/data/analytic/pool-40-student.toml");
+    let scenario = ipabs::scenario::load(&path).unwrap();
+    let exact = analytic::analyse(&scenario, &[], &Settings::default()).unwrap();
+    let plan = Plan::new(&scenario);
+    let level = exact.gross.quantile(0.999);
+    let p_exact: f64 = (0..exact.gross.pmf.len())
+        .filter(|&j| exact.gross.value(j) > level * (1.0 + 1e-12))
+        .map(|j| exact.gross.pmf[j])
+        .sum();
+    let tilt = chosen(&plan, &scenario, "gross_default_loss.quantiles.0.999", 15);
+    assert!(tilt.twists(), "a pool of 40 firms is sampled by twisting");
+    let n = 60_000;
+    let sim = runner::simulate_tilted(&plan, n, 15, 0, &Silent, Some(&tilt)).unwrap();
+    let col = sim.layout.fixed(Column::GrossDefaultLoss);
+    let (p, se) = sim.probability(col, |x| x > level * (1.0 + 1e-12));
+    let plain_se = (p_exact * (1.0 - p_exact) / n as f64).sqrt();
+    let ratio = (plain_se / se).powi(2);
+    println!(
+        "t-copula pool: P(L > {level}) = {p:.6e} ± {se:.2e}, exact {p_exact:.6e}, plain se {plain_se:.2e}, variance ratio {ratio:.1}"
+    );
+    assert!((p - p_exact).abs() <= 4.0 * se, "{p} vs exact {p_exact}, se {se}");
+    // Measured 11.6 on this seed; the scale is not tilted, so the gain is below the Gaussian
+    // pool's, and 5 leaves room for the noise of one run's se.
+    assert!(ratio >= 5.0, "variance ratio {ratio}");
     let (mean, mean_se) = sim.prefix_mean_and_se(&sim.columns[col], sim.baseline[col], n);
     assert!(
         (mean - exact.expected_loss_exact).abs() <= 4.0 * mean_se,

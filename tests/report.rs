@@ -552,9 +552,14 @@ fn an_importance_sampled_memo_says_its_charts_are_weighted() {
         );
         assert!(svg.contains(&text), "{text}");
     }
-    // A plain run's memo has no such note.
+    // The histograms' axis says their shares are weighted.
+    let axis = "weighted share of paths, % (log scale)";
+    assert!(svg.contains(axis), "pool_loss.svg: {axis}");
+    // A plain run's memo has no such note, and its axis no such word.
     let plain = std::fs::read_to_string(root().join("reports/yuhang-2023/report.md")).unwrap();
     assert!(!plain.contains(note));
+    let plain_svg = std::fs::read_to_string(root().join("reports/yuhang-2023/pool_loss.svg")).unwrap();
+    assert!(plain_svg.contains("share of paths, % (log scale)") && !plain_svg.contains(axis));
 }
 
 /// The largest exceedance probability the pool-loss curve draws at or beyond `x`.

@@ -25,7 +25,8 @@
 //! curves and the default-count bars weight each path by its likelihood ratio ([`data`]); the
 //! markers, the coverage fan, the tranche bars and the convergence panels are summary.json's
 //! (weighted) numbers, and the `cap_exhaustion` and `undertaker` charts draw the weighted
-//! exposure blocks and undertaker draws.
+//! exposure blocks and undertaker draws. The histograms' axis then reads "weighted share of
+//! paths" ([`Labels::weighted`]).
 //!
 //! No file I/O here: [`crate::report::write_report`] writes what [`render_all`] returns.
 
@@ -332,11 +333,19 @@ pub fn render(
     })
 }
 
-/// Renders every chart that applies to `summary`, in memo order.
+/// Renders every chart that applies to `summary`, in memo order; under importance sampling with
+/// [`Labels::weighted`].
 ///
 /// # Errors
 /// The first [`ChartError`].
 pub fn render_all(summary: &Summary, data: &ChartData, labels: &Labels) -> Result<Vec<Figure>, ChartError> {
+    let weighted;
+    let labels = if summary.importance_sampling.is_some() {
+        weighted = labels.clone().weighted();
+        &weighted
+    } else {
+        labels
+    };
     ChartKind::ALL
         .into_iter()
         .filter(|k| k.applies(summary))

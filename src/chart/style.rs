@@ -262,6 +262,16 @@ impl Labels {
         }
     }
 
+    /// These labels for an importance-sampled run, whose bars are weighted probabilities (each
+    /// path weighted by its likelihood ratio): the share-of-paths axis says so.
+    pub fn weighted(mut self) -> Labels {
+        self.share_of_paths_log = match self.language {
+            Language::En => "weighted share of paths, % (log scale)",
+            Language::Zh => "加权路径占比，%（对数刻度）",
+        };
+        self
+    }
+
     /// The footnote: scenario, paths, seed and version.
     pub fn footnote(&self, scenario: &str, paths: u64, seed: u64) -> String {
         let paths = grouped(paths as f64, 0);
