@@ -4,8 +4,8 @@
 //!
 //! The front ends (the command line, the Python module) own reading the scenario, progress
 //! display and output; this module owns what a run *is*, so both give the same `summary.json`
-//! bit for bit. It reads `/proc/meminfo` (for the memory check), the clock and, in
-//! [`read_partial`], a partial's folder; it writes nothing.
+//! bit for bit. It reads the memory available to the process ([`crate::memory`], for the memory
+//! check), the clock and, in [`read_partial`], a partial's folder; it writes nothing.
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::importance::{self, Choice, Pilot, Target, Tilt};
+use crate::memory;
 use crate::model::{ImportanceSpec, Scenario};
 use crate::plan::Plan;
 use crate::report::partial::{Partial, PartialError};
@@ -187,25 +188,20 @@ impl ScenarioFile {
 /// working space, the charts): 22 MiB resident for a 1,000-path run of the flagship, rounded up.
 pub const PROGRAM_MEMORY: u64 = 32 << 20;
 
-/// Memory this machine has available, from `/proc/meminfo` where it exists.
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// What bounds the memory of a stored run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     /// The user's limit: `--max-memory`, `[simulation] max_memory`, Python's `max_memory=`.
     MaxMemory,
-    /// 80% of the memory this machine has available.
-    Available,
+    /// 80% of the memory this process may still take, and which bound set that
+    /// ([`crate::memory`]: the machine, its container or its address-space limit).
+    Available(memory::Bound),
 }
 
-/// The memory a stored run may take: the smaller of the user's limit and 80% of available
-/// memory, `min(max_memory, 0.8 x MemAvailable)`.
+/// The memory a stored run may take: the smaller of the user's limit and 80% of the memory
+/// available to the process, `min(max_memory, 0.8 x available)` ([`crate::memory::available`]:
+/// the least of the machine's `MemAvailable`, the container's limit less its use and the
+/// address-space limit less what is mapped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub bytes: u64,
@@ -216,9 +212,9 @@ impl Budget {
     /// The budget under `max_memory` (bytes) on this machine; `None` when there is no limit and
     /// available memory cannot be read.
     pub fn of(max_memory: Option<u64>) -> Option<Budget> {
-        let available = available_memory().map(|a| Budget {
-            bytes: a / 10 * 8,
-            limit: Limit::Available,
+        let available = memory::available().map(|a| Budget {
+            bytes: a.bytes / 10 * 8,
+            limit: Limit::Available(a.bound),
         });
         let max = max_memory.map(|bytes| Budget {
             bytes,
@@ -235,11 +231,7 @@ impl std::fmt::Display for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.limit {
             Limit::MaxMemory => write!(f, "the memory limit max_memory = {}", Bytes(self.bytes)),
-            Limit::Available => write!(
-                f,
-                "80% of this machine's available memory ({})",
-                Bytes(self.bytes)
-            ),
+            Limit::Available(bound) => write!(f, "80% of {} ({})", bound.describe(), Bytes(self.bytes)),
         }
     }
 }
@@ -408,7 +400,7 @@ pub fn storage(
     }
     let reason = match over.budget.limit {
         Limit::MaxMemory => StreamReason::MaxMemory,
-        Limit::Available => StreamReason::Memory,
+        Limit::Available(_) => StreamReason::Memory,
     };
     Ok(Storage::Streamed {
         reason,
@@ -752,10 +744,18 @@ mod tests {
     fn the_budget_is_the_smaller_bound() {
         let tiny = Budget::of(Some(1)).unwrap();
         assert_eq!((tiny.bytes, tiny.limit), (1, Limit::MaxMemory));
-        if let Some(available) = available_memory() {
+        if let Some(available) = memory::available() {
             let huge = Budget::of(Some(u64::MAX)).unwrap();
-            assert_eq!((huge.bytes, huge.limit), (available / 10 * 8, Limit::Available));
-            assert_eq!(Budget::of(None), Some(huge));
+            assert_eq!(huge.limit, Limit::Available(available.bound));
+            // Within what the process mapped or freed between the two readings.
+            let expected = available.bytes / 10 * 8;
+            assert!(
+                huge.bytes.abs_diff(expected) <= expected / 100,
+                "{huge:?} vs {expected}"
+            );
+            let unlimited = Budget::of(None).unwrap();
+            assert_eq!(unlimited.limit, huge.limit);
+            assert!(unlimited.bytes.abs_diff(huge.bytes) <= huge.bytes / 100);
         }
     }
 

@@ -46,6 +46,7 @@ pub mod guarantee;
 pub mod importance;
 pub mod job;
 pub mod ledger;
+pub mod memory;
 pub mod model;
 pub mod money;
 pub mod path;

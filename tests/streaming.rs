@@ -2,7 +2,8 @@
 //! deviation and probability equal to rounding, every quantile, quantile interval and ES within
 //! its reported error bound of the exact (stored) one; and the same numbers whatever the
 //! thread count. Then the memory limit (`--max-memory`, `[simulation] max_memory`): a run over
-//! it streams by itself, one under it is stored, and what cannot be streamed is refused.
+//! it streams by itself, one under it is stored, and what cannot be streamed is refused; the same
+//! for the memory available to the process, here bounded by an address-space limit.
 
 mod common;
 
@@ -319,4 +320,73 @@ fn a_memory_limit_refuses_what_cannot_be_streamed() {
     let o = common::ipabs(&["run", yuhang.to_str().unwrap(), "--max-memory", "lots"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a size such as 512MiB"));
+}
+
+/// Runs `ipabs args` under an address-space limit of `kib` KiB (`ulimit -v`), through `sh`.
+#[cfg(target_os = "linux")]
+fn ipabs_under_ulimit(kib: u64, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_ipabs"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("sh runs")
+}
+
+/// The bound of available memory (`streaming.reason = "memory"`) through the binary: under an
+/// address-space limit of 640 MiB, 6M flagship paths (about 637 MiB as a stored run, more than
+/// 80% of what the limit leaves) stream by themselves, and what cannot be streamed is refused
+/// before any work, with exit status 2 and nothing written.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yuhang = scenario("yuhang-2023.toml");
+    let out = tmp.path().join("limited");
+    let o = ipabs_under_ulimit(
+        640 << 10,
+        &[
+            "run",
+            yuhang.to_str().unwrap(),
+            "--paths",
+            "6000000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the address space left under this process's limit (ulimit -v)")
+            && stderr.contains("streaming instead"),
+        "{stderr}"
+    );
+    let summary = common::read_json(&out.join("summary.json"));
+    assert_eq!(summary["streaming"]["reason"], "memory");
+    assert_eq!(summary["paths"], 6_000_000);
+
+    let refused = tmp.path().join("refused");
+    let o = ipabs_under_ulimit(
+        640 << 10,
+        &[
+            "run",
+            yuhang.to_str().unwrap(),
+            "--paths",
+            "6000000",
+            "--importance",
+            "auto",
+            "--quiet",
+            "--out",
+            refused.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(ulimit -v)") && stderr.contains("cannot be combined with importance sampling"),
+        "{stderr}"
+    );
+    assert!(!refused.exists());
 }
