@@ -902,6 +902,47 @@ mod tests {
         assert_eq!(coverage_sample_paths(100_000_000, 100), 100);
     }
 
+    /// Asks to stop once `after` blocks are done; counts the paths reported done.
+    struct CancelAfter {
+        after: u64,
+        done: std::sync::atomic::AtomicU64,
+    }
+
+    impl Progress for CancelAfter {
+        fn advance(&self, paths: u64) {
+            self.done.fetch_add(paths, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn cancelled(&self) -> bool {
+            self.done.load(std::sync::atomic::Ordering::Relaxed) >= self.after.saturating_mul(BLOCK_PATHS)
+        }
+    }
+
+    #[test]
+    fn a_run_reports_every_path_and_stops_when_cancelled() {
+        let scenario = crate::scenario::load("scenarios/yuhang-2023.toml".as_ref()).expect("loads");
+        let plan = Plan::new(&scenario);
+        let paths = 20 * BLOCK_PATHS + 7;
+        let full = CancelAfter {
+            after: u64::MAX,
+            done: 0.into(),
+        };
+        let sim = simulate(&plan, paths, 1, 2, &full).expect("a run");
+        assert_eq!(full.done.into_inner(), paths);
+        assert_eq!(sim.stored.len() as u64 + sim.baseline_count, paths);
+        assert!(sim.stored.windows(2).all(|w| w[0] < w[1]));
+        assert!(sim.columns.iter().all(|c| c.len() == sim.stored.len()));
+        // Each of the 2 workers finishes at most the block it holds once 2 blocks are done.
+        let stop = CancelAfter {
+            after: 2,
+            done: 0.into(),
+        };
+        assert!(matches!(
+            simulate(&plan, paths, 1, 2, &stop),
+            Err(RunError::Cancelled)
+        ));
+        assert!(stop.done.into_inner() <= 4 * BLOCK_PATHS);
+    }
+
     #[test]
     fn splitmix_matches_reference() {
         // SplitMix64 seeded with 0: first output 0xE220A8397B1DCDAF (reference implementation).
