@@ -8,8 +8,9 @@
 //! before it is appended to the [`RunRecord`]; whichever worker finds it next in line appends
 //! it, one worker at a time, while the others go on simulating. So
 //!
-//! - each stored value is written once into the run's columns, which grow by doubling (a large
-//!   column is moved by the allocator without copying its pages), in path order;
+//! - each stored value is written once into the run's columns, in path order; the columns grow
+//!   by doubling (glibc moves a large column by remapping its pages, not copying them) and are
+//!   trimmed at the end (in place);
 //! - block records are emptied and reused: once they have grown to a block's size, a block
 //!   allocates nothing;
 //! - the per-period coverage sample (and its weights) is allocated once, at its final size, and
