@@ -3,7 +3,9 @@
 //! Paths are cut into fixed blocks of [`BLOCK_PATHS`] paths. Block `b` draws from its own
 //! generator, [`block_rng`]`(seed, b)`, and its paths are simulated in order; block results are
 //! merged in block order. So the per-path outcomes, and every statistic computed from them, are
-//! bit-identical whatever the number of threads (rayon only decides *when* a block runs).
+//! bit-identical whatever the number of threads (the threads only decide *when* a block runs).
+//! The submodule `record` hands the blocks out and joins their results, writing each stored
+//! value once.
 //!
 //! **Generator.** Xoshiro256++ (`rand::rngs::Xoshiro256PlusPlus`, a named portable generator of
 //! `rand` 0.10). Block `b`'s 256-bit state is the outputs `4b+1 .. 4b+4` of SplitMix64 started
@@ -20,6 +22,9 @@ use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use thiserror::Error;
+
+mod record;
+use record::{Assembly, SampleRows, Shape};
 
 use crate::importance::{Tilt, TiltState};
 use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, draw_path, simulate_path, splitmix64_mix};
@@ -613,7 +618,8 @@ pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, RunError>
 pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 
 /// An estimate of the bytes of per-path storage a run of `paths` paths needs: the stored paths'
-/// columns and indices and the coverage sample, counted twice for the merge of block results.
+/// columns and indices and the coverage sample, counted twice: the run writes them once, in
+/// block order; the rest is room for the statistics' derived columns and the columns' growth.
 ///
 /// The share of stored paths is estimated as `P(any default)` with independent firms,
 /// `1 - prod (1 - p_i)`, an upper bound for the positively correlated pools ipabs models (plus
@@ -657,17 +663,6 @@ pub fn coverage_sample_paths(periods: usize, paths: u64) -> u64 {
     }
 }
 
-struct Block {
-    /// Under importance sampling: the block's weights, in the layout of [`Weights`].
-    weights: Option<Weights>,
-    stored: Vec<u64>,
-    columns: Vec<Vec<f64>>,
-    baseline_count: u64,
-    coverage_below_one: Vec<u64>,
-    /// Per period, the block's paths' coverage if the block is in the sample, else empty.
-    coverage: Vec<Vec<f64>>,
-}
-
 /// Simulates the paths of block `block` in order, handing each path's index, buffers and
 /// whether it is a baseline path to `sink`.
 pub(crate) fn run_block(
@@ -698,18 +693,6 @@ fn run_block_with(
         let baseline = simulate(plan, &mut rng, scratch);
         sink(index, scratch, baseline);
     }
-}
-
-/// Regroups each block's list of parts (one per column, or per period: `items` of them) into
-/// each item's list of parts, in block order.
-fn by_item(items: usize, per_block: Vec<Vec<Vec<f64>>>) -> Vec<Vec<Vec<f64>>> {
-    let mut out: Vec<Vec<Vec<f64>>> = (0..items).map(|_| Vec::with_capacity(per_block.len())).collect();
-    for parts in per_block {
-        for (o, p) in out.iter_mut().zip(parts) {
-            o.push(p);
-        }
-    }
-    out
 }
 
 pub(crate) fn block_count(paths: u64) -> u64 {
@@ -796,143 +779,75 @@ pub fn simulate_blocks_tilted(
     let block_range = blocks.start.min(block_count(paths))..blocks.end.min(block_count(paths));
     let pool = thread_pool(threads)?;
     let layout = Layout::of(plan);
+    let shape = Shape {
+        columns: layout.len(),
+        periods: plan.periods,
+        weighted: tilt.is_some(),
+    };
+    let paths_from = |block: u64| (block * BLOCK_PATHS).min(paths);
+    let block_len = |block: u64| (paths_from(block + 1) - paths_from(block)) as usize;
+    // The coverage sample: the paths of this run's blocks among the first `sampled` paths (whole
+    // blocks), allocated once and written in place by their blocks.
     let sampled = coverage_sample_paths(plan.periods, paths);
-    let blocks: Option<Vec<Block>> = pool.install(|| {
-        block_range
-            .clone()
-            .into_par_iter()
-            .map_init(
-                || {
-                    let scratch = match tilt {
-                        Some(t) => Scratch::new(plan).with_tilt(TiltState::new(t.clone(), false)),
-                        None => Scratch::new(plan),
-                    };
-                    // Buffers, and the number of paths the thread's last block stored.
-                    (scratch, 0usize)
-                },
-                |(scratch, last_stored), b| {
-                    if progress.cancelled() {
-                        return None;
-                    }
-                    let first = b * BLOCK_PATHS;
-                    let len = (paths.min(first + BLOCK_PATHS) - first) as usize;
-                    let keep = if first < sampled { len } else { 0 };
-                    // Room for about as many stored paths as the last block had, so that the
-                    // columns rarely grow path by path; trimmed to size after the block.
-                    let room = *last_stored + *last_stored / 4 + 16;
-                    let mut block = Block {
-                        weights: tilt.map(|_| Weights {
-                            baseline: vec![WeightSums::default()],
-                            coverage_below_one: vec![WeightSums::default(); plan.periods],
-                            ..Weights::default()
-                        }),
-                        stored: Vec::with_capacity(room),
-                        columns: (0..layout.len()).map(|_| Vec::with_capacity(room)).collect(),
-                        baseline_count: 0,
-                        coverage_below_one: vec![0; plan.periods],
-                        coverage: vec![vec![0.0; keep]; plan.periods],
-                    };
-                    // A baseline path's outcome is the baseline's: it is only counted.
-                    let lazy = draw_path::<PathRng>;
-                    run_block_with(plan, seed, b, paths, &mut *scratch, lazy, |index, s, baseline| {
-                        let row = (index - first) as usize;
-                        if keep > 0 {
-                            let coverage = if baseline {
-                                &s.baseline().coverage
-                            } else {
-                                &s.outcome.coverage
-                            };
-                            for (k, c) in coverage.iter().enumerate() {
-                                block.coverage[k][row] = *c;
-                            }
-                        }
-                        if let Some(w) = &mut block.weights {
-                            record_weight(w, s, baseline, keep > 0);
-                        }
-                        if baseline {
-                            block.baseline_count += 1;
-                            return;
-                        }
-                        block.stored.push(index);
-                        layout.push(&s.outcome, &mut block.columns);
-                        for (k, c) in s.outcome.coverage.iter().enumerate() {
-                            if *c < COVERAGE_FLOOR {
-                                block.coverage_below_one[k] += 1;
-                            }
-                        }
-                    });
-                    *last_stored = block.stored.len();
-                    block.stored.shrink_to_fit();
-                    block.columns.iter_mut().for_each(Vec::shrink_to_fit);
-                    progress.advance(len as u64);
-                    Some(block)
-                },
-            )
-            .collect::<Option<Vec<Block>>>()
+    let sample_len = sampled
+        .min(paths_from(block_range.end))
+        .saturating_sub(paths_from(block_range.start)) as usize;
+    let mut coverage_sample: Vec<Vec<f64>> = (0..plan.periods).map(|_| vec![0.0; sample_len]).collect();
+    let mut sample_weights = tilt.map(|_| vec![0.0; sample_len]);
+    let assembly = Assembly::new(
+        block_range.clone(),
+        shape,
+        SampleRows::of(&mut coverage_sample, sample_weights.as_deref_mut()),
+    );
+    let finished = pool.broadcast(|_| {
+        let mut scratch = match tilt {
+            Some(t) => Scratch::new(plan).with_tilt(TiltState::new(t.clone(), false)),
+            None => Scratch::new(plan),
+        };
+        let mut record = assembly.record();
+        let mut rows = SampleRows::default();
+        loop {
+            if progress.cancelled() {
+                return Err(RunError::Cancelled);
+            }
+            let Some(b) = assembly.claim(block_len, &mut rows) else {
+                return Ok(());
+            };
+            record.start(b);
+            let first = b * BLOCK_PATHS;
+            // A baseline path's outcome is the baseline's: it is only counted.
+            let lazy = draw_path::<PathRng>;
+            run_block_with(plan, seed, b, paths, &mut scratch, lazy, |index, s, baseline| {
+                let weight = tilt.map(|_| s.log_weight().exp());
+                let outcome = if baseline { s.baseline() } else { &s.outcome };
+                rows.write((index - first) as usize, &outcome.coverage, weight);
+                record.add(&layout, index, s, baseline, weight);
+            });
+            progress.advance(block_len(b) as u64);
+            record = assembly.finish(record);
+        }
     });
-    let Some(blocks) = blocks else {
-        return Err(RunError::Cancelled);
-    };
+    finished.into_iter().collect::<Result<(), RunError>>()?;
+    let run = assembly.into_run();
 
-    // Merge in block order, freeing each block's column as it is copied.
-    let mut blocks = blocks;
+    // The baseline paths' share of the per-period counts (and sums) of coverage below 1.
     let base = Scratch::new(plan);
-    let baseline_count: u64 = blocks.iter().map(|b| b.baseline_count).sum();
-    let mut coverage_below_one: Vec<u64> = base
-        .baseline()
-        .coverage
-        .iter()
-        .map(|c| if *c < COVERAGE_FLOOR { baseline_count } else { 0 })
-        .collect();
-    for b in &blocks {
-        for (t, c) in coverage_below_one.iter_mut().zip(&b.coverage_below_one) {
-            *t += c;
+    let below = |c: &f64| *c < COVERAGE_FLOOR;
+    let mut coverage_below_one = run.coverage_below_one;
+    for (n, c) in coverage_below_one.iter_mut().zip(&base.baseline().coverage) {
+        if below(c) {
+            *n += run.baseline_count;
         }
     }
-    let stored_count: usize = blocks.iter().map(|b| b.stored.len()).sum();
-    let mut stored = Vec::with_capacity(stored_count);
-    for b in blocks.iter_mut() {
-        stored.append(&mut b.stored);
-    }
-    let weights = tilt.map(|_| merge_weights(&mut blocks, base.baseline(), plan.periods));
-    // Each column (and each period's coverage sample) is the concatenation of its blocks' parts:
-    // independent, so concatenated in parallel, each part freed once copied.
-    let concat = |parts: Vec<Vec<f64>>, len: usize| {
-        let mut out = Vec::with_capacity(len);
-        for p in parts {
-            out.extend_from_slice(&p);
+    let weights = run.weights.map(|mut w| {
+        let baseline = w.baseline_total();
+        for (x, c) in w.coverage_below_one.iter_mut().zip(&base.baseline().coverage) {
+            if below(c) {
+                *x = x.merged(&baseline);
+            }
         }
-        out
-    };
-    let coverage_parts = by_item(
-        plan.periods,
-        blocks
-            .iter_mut()
-            .map(|b| std::mem::take(&mut b.coverage))
-            .collect(),
-    );
-    let column_parts = by_item(
-        layout.len(),
-        blocks
-            .iter_mut()
-            .map(|b| std::mem::take(&mut b.columns))
-            .collect(),
-    );
-    let (coverage_sample, columns): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pool.install(|| {
-        rayon::join(
-            || {
-                coverage_parts
-                    .into_par_iter()
-                    .map(|p| concat(p, sampled as usize))
-                    .collect()
-            },
-            || {
-                column_parts
-                    .into_par_iter()
-                    .map(|p| concat(p, stored_count))
-                    .collect()
-            },
-        )
+        w.coverage_sample = sample_weights.unwrap_or_default();
+        w
     });
     Ok(Simulation {
         paths,
@@ -941,59 +856,13 @@ pub fn simulate_blocks_tilted(
         threads: pool.current_num_threads(),
         layout,
         baseline: layout.row(base.baseline()),
-        baseline_count,
-        stored,
-        columns,
+        baseline_count: run.baseline_count,
+        stored: run.stored,
+        columns: run.columns,
         coverage_below_one,
         coverage_sample,
         weights,
     })
-}
-
-/// Records the weight of the path in `s` into a block's `w`: the path's own, or added to the
-/// baseline sums; into the coverage sums and sample.
-fn record_weight(w: &mut Weights, s: &Scratch, baseline: bool, sampled: bool) {
-    let weight = s.log_weight().exp();
-    w.all.add(weight);
-    if sampled {
-        w.coverage_sample.push(weight);
-    }
-    if baseline {
-        w.baseline[0].add(weight);
-        return;
-    }
-    w.stored.push(weight);
-    for (k, c) in s.outcome.coverage.iter().enumerate() {
-        if *c < COVERAGE_FLOOR {
-            w.coverage_below_one[k].add(weight);
-        }
-    }
-}
-
-/// The weights of a run from its blocks' (in block order); the baseline paths' coverage counts
-/// into the below-1 sums as in the plain merge.
-fn merge_weights(blocks: &mut [Block], baseline: &PathOutcome, periods: usize) -> Weights {
-    let mut out = Weights {
-        coverage_below_one: vec![WeightSums::default(); periods],
-        ..Weights::default()
-    };
-    for b in blocks.iter_mut() {
-        let Some(w) = b.weights.take() else { continue };
-        out.stored.extend_from_slice(&w.stored);
-        out.baseline.push(w.baseline[0]);
-        for (x, y) in out.coverage_below_one.iter_mut().zip(&w.coverage_below_one) {
-            *x = x.merged(y);
-        }
-        out.coverage_sample.extend_from_slice(&w.coverage_sample);
-        out.all = out.all.merged(&w.all);
-    }
-    let base = out.baseline_total();
-    for (x, c) in out.coverage_below_one.iter_mut().zip(&baseline.coverage) {
-        if *c < COVERAGE_FLOOR {
-            *x = x.merged(&base);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1031,6 +900,47 @@ mod tests {
         assert_eq!(coverage_sample_paths(360, 1_000_000), 11 * BLOCK_PATHS);
         assert_eq!(coverage_sample_paths(100_000_000, 10_000), BLOCK_PATHS);
         assert_eq!(coverage_sample_paths(100_000_000, 100), 100);
+    }
+
+    /// Asks to stop once `after` blocks are done; counts the paths reported done.
+    struct CancelAfter {
+        after: u64,
+        done: std::sync::atomic::AtomicU64,
+    }
+
+    impl Progress for CancelAfter {
+        fn advance(&self, paths: u64) {
+            self.done.fetch_add(paths, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn cancelled(&self) -> bool {
+            self.done.load(std::sync::atomic::Ordering::Relaxed) >= self.after.saturating_mul(BLOCK_PATHS)
+        }
+    }
+
+    #[test]
+    fn a_run_reports_every_path_and_stops_when_cancelled() {
+        let scenario = crate::scenario::load("scenarios/yuhang-2023.toml".as_ref()).expect("loads");
+        let plan = Plan::new(&scenario);
+        let paths = 20 * BLOCK_PATHS + 7;
+        let full = CancelAfter {
+            after: u64::MAX,
+            done: 0.into(),
+        };
+        let sim = simulate(&plan, paths, 1, 2, &full).expect("a run");
+        assert_eq!(full.done.into_inner(), paths);
+        assert_eq!(sim.stored.len() as u64 + sim.baseline_count, paths);
+        assert!(sim.stored.windows(2).all(|w| w[0] < w[1]));
+        assert!(sim.columns.iter().all(|c| c.len() == sim.stored.len()));
+        // Each of the 2 workers finishes at most the block it holds once 2 blocks are done.
+        let stop = CancelAfter {
+            after: 2,
+            done: 0.into(),
+        };
+        assert!(matches!(
+            simulate(&plan, paths, 1, 2, &stop),
+            Err(RunError::Cancelled)
+        ));
+        assert!(stop.done.into_inner() <= 4 * BLOCK_PATHS);
     }
 
     #[test]
