@@ -260,6 +260,8 @@ pub struct Scratch {
     party_from: Vec<u32>,
     /// The undertaker's own default period on the last path (0: none).
     undertaker_from: u32,
+    /// What reaches the tiers in the period being run: its first entries, one per firm that
+    /// has defaulted by then (room for every firm).
     missed: Vec<Missed<f64>>,
     states: Vec<PartyState<f64>>,
     paid_for: Vec<f64>,
@@ -294,7 +296,14 @@ impl Scratch {
             defaults: Vec::with_capacity(n),
             party_from: vec![0; parties],
             undertaker_from: 0,
-            missed: Vec::with_capacity(n),
+            missed: vec![
+                Missed {
+                    firm: 0,
+                    principal: 0.0,
+                    interest: 0.0,
+                };
+                n
+            ],
             states: vec![PartyState::new(0); parties],
             paid_for: vec![0.0; parties * n],
             allocation: plan.sharing.scratch(),
@@ -649,6 +658,11 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
 
 /// Runs periods `start..=T` of the path drawn into `s` from the running sums `t` and fills
 /// `s.outcome`; with `quiet`, keeps the state at the start of each period.
+///
+/// Period `k`: the firms that have defaulted by `k` miss their scheduled payments, `M_k = sum
+/// (mp_i + mi_i)` in firm order; the tiers pay `G_k` of them; recoveries due in `k` bring `R_k`,
+/// of which `Rg_k` repays the guarantors; the notes are paid from the collections
+/// `C_k = P_k - M_k + G_k + (R_k - Rg_k)`, `P_k` the pool's scheduled payments.
 fn run_periods_from(
     plan: &Plan,
     s: &mut Scratch,
@@ -656,62 +670,76 @@ fn run_periods_from(
     mut t: Totals,
     mut quiet: Option<&mut QuietStart>,
 ) {
-    let o = &mut s.outcome;
+    let Scratch {
+        defaults,
+        missed,
+        states,
+        paid_for,
+        allocation,
+        notes,
+        period,
+        outcome: o,
+        baseline,
+        record,
+        recorded_paid_for,
+        ..
+    } = s;
+    let record = *record;
+    let reimburse = plan.recovery.reimburse_guarantors;
+    // What each party paid for each firm is needed only to reimburse it, or to record it.
+    let keep_paid_for = reimburse || record;
+    let paid_for_now: &mut [f64] = if keep_paid_for { paid_for } else { &mut [] };
+    // The undertaker's cap counts as reached from `cap (1 - 1e-12)` on.
+    let cap_reached_at = plan.notes.undertaker_cap.map(|cap| cap * (1.0 - 1e-12));
     // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
-    o.undertaker_cap_out_period = match s.baseline.undertaker_cap_out_period {
+    let mut cap_out_period = match baseline.undertaker_cap_out_period {
         p if p < start => p,
         _ => 0,
     };
-    let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
     for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
         if let Some(q) = quiet.as_mut() {
-            q.notes.push(s.notes.clone());
+            q.notes.push(notes.clone());
             q.totals.push(t);
         }
-        s.missed.clear();
+        let mut count = 0;
         let mut missed_now = 0.0;
-        for d in s.defaults.iter().filter(|d| d.period <= k) {
-            let sched = &plan.firms[d.firm].schedule;
-            let m = Missed {
-                firm: d.firm,
-                principal: sched.principal[ki],
-                interest: sched.interest[ki],
-            };
-            missed_now += m.principal + m.interest;
-            s.missed.push(m);
+        for d in defaults.iter() {
+            if d.period <= k {
+                let due = plan.dues[d.firm * plan.periods + ki];
+                missed[count] = Missed {
+                    firm: d.firm,
+                    principal: due.principal,
+                    interest: due.interest,
+                };
+                missed_now += due.principal + due.interest;
+                count += 1;
+            }
         }
-        let paid = if s.missed.is_empty() {
+        let paid = if count == 0 {
             0.0
         } else {
-            // What each party paid for each firm is needed only to reimburse it, or to record it.
-            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
             plan.sharing
-                .allocate(k, &mut s.missed, &mut s.states, paid_for, &mut s.allocation)
+                .allocate(k, &mut missed[..count], states, paid_for_now, allocation)
         };
 
         let mut recovered_now = 0.0;
         let mut reimbursed_now = 0.0;
-        for d in s.defaults.iter().filter(|d| d.recovery_period == k) {
-            recovered_now += d.recovery;
-            if plan.recovery.reimburse_guarantors {
-                reimbursed_now += plan
-                    .sharing
-                    .reimburse(d.firm, d.recovery, &mut s.states, &s.paid_for);
+        for d in defaults.iter() {
+            if d.recovery_period == k {
+                recovered_now += d.recovery;
+                if reimburse {
+                    reimbursed_now += plan.sharing.reimburse(d.firm, d.recovery, states, paid_for_now);
+                }
             }
         }
 
         let collections = plan.pool_payment[ki] - missed_now + paid + (recovered_now - reimbursed_now);
-        plan.notes.pay_period(k, collections, &mut s.notes, &mut s.period);
-        if o.undertaker_cap_out_period == 0
-            && plan
-                .notes
-                .undertaker_cap
-                .is_some_and(|cap| s.notes.undertaker_drawn >= cap * (1.0 - 1e-12))
-        {
-            o.undertaker_cap_out_period = k;
+        plan.notes.pay_period(k, collections, notes, period);
+        if cap_out_period == 0 && cap_reached_at.is_some_and(|at| notes.undertaker_drawn >= at) {
+            cap_out_period = k;
         }
-        let cov = s.period.coverage.unwrap_or(f64::INFINITY);
+        let cov = period.coverage.unwrap_or(f64::INFINITY);
         o.coverage[ki] = cov;
         t.min_coverage = t.min_coverage.min(cov);
 
@@ -719,13 +747,14 @@ fn run_periods_from(
         t.guaranteed += paid;
         t.recovered += recovered_now;
         t.reimbursed += reimbursed_now;
-        t.collections += collections + s.period.undertaker_draw();
-        t.fees += s.period.fees_paid;
-        t.interest += s.period.interest_paid.iter().sum::<f64>();
-        t.principal += s.period.principal_paid.iter().sum::<f64>();
+        t.collections += collections + period.undertaker_draw();
+        t.fees += period.fees_paid;
+        t.interest += period.interest_paid_total;
+        t.principal += period.principal_paid_total;
     }
 
     let snap = |x: f64| snap_noise(x, plan.pool_notional);
+    o.undertaker_cap_out_period = cap_out_period;
     o.min_coverage = t.min_coverage;
     o.missed = t.missed;
     o.guarantor_paid = t.guaranteed;
@@ -734,20 +763,24 @@ fn run_periods_from(
     o.pool_loss = snap(t.missed - t.guaranteed - (t.recovered - t.reimbursed));
     o.gross_default_loss = snap(t.missed - t.recovered);
     o.guarantor_shortfall = snap(t.missed - t.guaranteed);
-    o.defaults = s.defaults.len() as u32;
-    o.undertaker_draw = s.notes.undertaker_drawn;
-    o.undertaker_defaulted = s.notes.undertaker_defaulted_from != 0;
+    o.defaults = defaults.len() as u32;
+    o.undertaker_draw = notes.undertaker_drawn;
+    o.undertaker_defaulted = notes.undertaker_defaulted_from != 0;
     o.collections = t.collections;
     o.fees_paid = t.fees;
     o.interest_paid = t.interest;
     o.principal_paid = t.principal;
-    o.residual = s.notes.cash;
-    for (j, t) in o.tranches.iter_mut().enumerate() {
-        t.interest_shortfall = s.notes.interest_shortfall[j];
-        t.principal_loss = s.notes.balance[j];
+    o.residual = notes.cash;
+    for ((to, shortfall), balance) in o
+        .tranches
+        .iter_mut()
+        .zip(&notes.interest_shortfall)
+        .zip(&notes.balance)
+    {
+        to.interest_shortfall = *shortfall;
+        to.principal_loss = *balance;
     }
-    for (p, po) in o.parties.iter_mut().enumerate() {
-        let st = &s.states[p];
+    for (po, st) in o.parties.iter_mut().zip(states.iter()) {
         *po = PartyOutcome {
             payout: st.paid,
             net_payout: snap(st.net_paid()),
@@ -759,13 +792,15 @@ fn run_periods_from(
         };
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
-    let n = plan.firms.len();
-    for d in s.defaults.iter().filter(|_| keep_paid_for) {
-        for p in 0..s.states.len() {
-            if s.record {
-                s.recorded_paid_for[p * n + d.firm] = s.paid_for[p * n + d.firm];
+    if keep_paid_for {
+        let n = plan.firms.len();
+        for d in defaults.iter() {
+            for p in 0..states.len() {
+                if record {
+                    recorded_paid_for[p * n + d.firm] = paid_for[p * n + d.firm];
+                }
+                paid_for[p * n + d.firm] = 0.0;
             }
-            s.paid_for[p * n + d.firm] = 0.0;
         }
     }
 }

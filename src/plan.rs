@@ -41,6 +41,13 @@ pub struct FirmLatent {
     pub last_threshold: f64,
 }
 
+/// What a firm is scheduled to pay in one period: what a default misses then.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Due {
+    pub principal: f64,
+    pub interest: f64,
+}
+
 /// The own-default model of a party or of the undertaker, compiled.
 #[derive(Debug, Clone)]
 pub struct OwnDefaultPlan {
@@ -130,6 +137,9 @@ pub struct Plan {
     pub firms: Vec<FirmPlan>,
     /// `firms`' latent parameters, in firm order.
     pub latent: Vec<FirmLatent>,
+    /// Each firm's scheduled payment of each period, firm by firm: firm `i`'s in period `k`
+    /// at `i * T + k - 1` (the same values as its [`FirmPlan::schedule`]).
+    pub dues: Vec<Due>,
     /// Total scheduled firm payments of each period.
     pub pool_payment: Vec<f64>,
     pub pool_notional: f64,
@@ -181,9 +191,20 @@ impl Plan {
         let pool_payment = (0..periods)
             .map(|k| firms.iter().map(|f| f.schedule.payment(k)).sum())
             .collect();
+        let dues = firms
+            .iter()
+            .flat_map(|f| {
+                let s = &f.schedule;
+                s.principal
+                    .iter()
+                    .zip(&s.interest)
+                    .map(|(&principal, &interest)| Due { principal, interest })
+            })
+            .collect();
         Plan {
             deal,
             periods,
+            dues,
             copula: scenario.credit.copula,
             // Parameters are validated (dof > 0, a > 0, b > 0), so construction succeeds.
             mixing: match scenario.credit.copula {
@@ -224,6 +245,12 @@ impl Plan {
     /// Number of guarantor parties.
     pub fn parties(&self) -> usize {
         self.sharing.parties()
+    }
+
+    /// Firm `firm`'s scheduled payments of periods `1..=T`.
+    #[inline]
+    pub fn dues_of(&self, firm: usize) -> &[Due] {
+        &self.dues[firm * self.periods..(firm + 1) * self.periods]
     }
 
     /// Number of tranches.
