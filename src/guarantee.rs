@@ -163,9 +163,8 @@ pub struct AllocationScratch<A> {
     /// `f_p s_p` of each party of the tier being allocated: the part of each covered piece it
     /// pays this period.
     piece_rate: Vec<A>,
-    /// The parties of the tier being allocated that pay something this period (`f_p > 0`), as
-    /// indices in the tier, in tier order.
-    payers: Vec<usize>,
+    /// Whether each party of the tier being allocated pays something this period (`f_p > 0`).
+    pays: Vec<bool>,
     /// Exact arithmetic only: what each party still has to pay this period.
     unpaid: Vec<A>,
     /// Exact arithmetic only: the index in `missed` of the last firm each party pays for.
@@ -216,7 +215,7 @@ impl<A: Amount> LossSharing<A> {
     pub fn scratch(&self) -> AllocationScratch<A> {
         AllocationScratch {
             piece_rate: vec![A::ZERO; self.parties.len()],
-            payers: Vec::with_capacity(self.parties.len()),
+            pays: vec![false; self.parties.len()],
             unpaid: vec![A::ZERO; self.parties.len()],
             last: vec![0; self.parties.len()],
         }
@@ -245,25 +244,23 @@ impl<A: Amount> LossSharing<A> {
     ) -> A {
         let mut total = A::ZERO;
         for tier in &self.tiers {
-            if tier.len() == 1 {
-                self.allocate_alone(
+            // Tiers of one party (the common case) and of two take routes with the loops over
+            // the tier's parties unrolled; the operations are the same.
+            match tier.len() {
+                1 => self.allocate_alone(
                     tier.start,
                     period,
                     missed,
                     &mut states[tier.start],
                     paid_for,
                     &mut total,
-                );
-            } else {
-                self.allocate_tier(
-                    tier.clone(),
-                    period,
-                    missed,
-                    states,
-                    paid_for,
-                    scratch,
-                    &mut total,
-                );
+                ),
+                2 => self.allocate_tier(
+                    tier.start, 2, period, missed, states, paid_for, scratch, &mut total,
+                ),
+                n => self.allocate_tier(
+                    tier.start, n, period, missed, states, paid_for, scratch, &mut total,
+                ),
             }
         }
         total
@@ -306,12 +303,15 @@ impl<A: Amount> LossSharing<A> {
         }
     }
 
-    /// [`LossSharing::allocate`] for the tier of parties `tier` (two or more), adding what
-    /// they pay to `total`.
+    /// [`LossSharing::allocate`] for the tier of the `n` parties from `start` (`n` a constant
+    /// where it is called, so that the loops over the tier's parties unroll), adding what they
+    /// pay to `total`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn allocate_tier(
         &self,
-        tier: Range<usize>,
+        start: usize,
+        n: usize,
         period: u32,
         missed: &mut [Missed<A>],
         states: &mut [PartyState<A>],
@@ -319,33 +319,26 @@ impl<A: Amount> LossSharing<A> {
         scratch: &mut AllocationScratch<A>,
         total: &mut A,
     ) {
-        let AllocationScratch {
-            piece_rate,
-            payers,
-            unpaid,
-            last,
-        } = scratch;
+        let tier = start..start + n;
         let terms = &self.parties[tier.clone()];
-        let tier_states = &mut states[tier.clone()];
-        let tier_rate = &mut piece_rate[tier.clone()];
+        let states = &mut states[tier.clone()];
+        let rate = &mut scratch.piece_rate[tier.clone()];
+        let pays = &mut scratch.pays[tier.clone()];
+        let unpaid = &mut scratch.unpaid[tier.clone()];
+        let last = &mut scratch.last[tier];
         // Each party's obligation and the fraction of it that it pays.
-        payers.clear();
-        for (j, (terms, (state, rate))) in terms
-            .iter()
-            .zip(tier_states.iter_mut().zip(tier_rate.iter_mut()))
-            .enumerate()
-        {
-            let (owed, last_piece) = terms.owed(missed);
-            state.obligation += owed;
-            let pay = state.pay(terms.cap, owed, period);
+        for j in 0..n {
+            let (owed, last_piece) = terms[j].owed(missed);
+            states[j].obligation += owed;
+            let pay = states[j].pay(terms[j].cap, owed, period);
             // f_p = pay_p / o_p, applied to each piece's share s_p.
             let fraction = if pay > A::ZERO { pay / owed } else { A::ZERO };
-            if fraction > A::ZERO {
-                *rate = fraction * terms.share;
-                payers.push(j);
+            pays[j] = fraction > A::ZERO;
+            if pays[j] {
+                rate[j] = fraction * terms[j].share;
                 if A::EXACT {
-                    unpaid[tier.start + j] = pay;
-                    last[tier.start + j] = last_piece;
+                    unpaid[j] = pay;
+                    last[j] = last_piece;
                 }
             }
         }
@@ -353,19 +346,18 @@ impl<A: Amount> LossSharing<A> {
         for (i, m) in missed.iter_mut().enumerate() {
             let mut paid_principal = A::ZERO;
             let mut paid_interest = A::ZERO;
-            for &j in payers.iter() {
-                let p = tier.start + j;
-                if !terms[j].covers(m.firm) {
+            for j in 0..n {
+                if !pays[j] || !terms[j].covers(m.firm) {
                     continue;
                 }
-                let last = A::EXACT && i == last[p];
+                let is_last = A::EXACT && i == last[j];
                 let (pp, pi) = self.piece(
-                    p,
-                    tier_rate[j],
-                    last,
+                    start + j,
+                    rate[j],
+                    is_last,
                     m,
-                    &mut tier_states[j],
-                    &mut unpaid[p],
+                    &mut states[j],
+                    &mut unpaid[j],
                     paid_for,
                     total,
                 );
