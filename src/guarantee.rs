@@ -40,6 +40,17 @@ impl<A: Amount> PartyTerms<A> {
         self.covers.as_ref().is_none_or(|c| c[firm])
     }
 
+    /// Its part of missed payment `m` before its share: `mp + [not principal_only] mi` if it
+    /// covers the firm.
+    #[inline(always)]
+    fn base(&self, m: &Missed<A>) -> Option<A> {
+        match (self.covers(m.firm), self.principal_only) {
+            (false, _) => None,
+            (true, true) => Some(m.principal),
+            (true, false) => Some(m.principal + m.interest),
+        }
+    }
+
     /// Its obligation for one period, `o_p = sum_{i covered} s_p (mp_i + [not principal_only]
     /// mi_i)` summed in `missed`'s order (rounded to the cent in exact arithmetic), and the index
     /// in `missed` of the last covered firm with a positive base (exact arithmetic only; else 0).
@@ -48,12 +59,7 @@ impl<A: Amount> PartyTerms<A> {
         let mut owed = A::ZERO;
         let mut last = 0;
         for (i, m) in missed.iter().enumerate() {
-            if self.covers(m.firm) {
-                let base = if self.principal_only {
-                    m.principal
-                } else {
-                    m.principal + m.interest
-                };
+            if let Some(base) = self.base(m) {
                 owed += self.share * base;
                 if A::EXACT && base > A::ZERO {
                     last = i;
@@ -165,6 +171,8 @@ pub struct AllocationScratch<A> {
     piece_rate: Vec<A>,
     /// Whether each party of the tier being allocated pays something this period (`f_p > 0`).
     pays: Vec<bool>,
+    /// Each party's obligation this period, as it is summed.
+    owed: Vec<A>,
     /// Exact arithmetic only: what each party still has to pay this period.
     unpaid: Vec<A>,
     /// Exact arithmetic only: the index in `missed` of the last firm each party pays for.
@@ -216,6 +224,7 @@ impl<A: Amount> LossSharing<A> {
         AllocationScratch {
             piece_rate: vec![A::ZERO; self.parties.len()],
             pays: vec![false; self.parties.len()],
+            owed: vec![A::ZERO; self.parties.len()],
             unpaid: vec![A::ZERO; self.parties.len()],
             last: vec![0; self.parties.len()],
         }
@@ -326,9 +335,22 @@ impl<A: Amount> LossSharing<A> {
         let pays = &mut scratch.pays[tier.clone()];
         let unpaid = &mut scratch.unpaid[tier.clone()];
         let last = &mut scratch.last[tier];
-        // Each party's obligation and the fraction of it that it pays.
+        // Each party's obligation (as `PartyTerms::owed`, the parties side by side in one pass
+        // over the firms) and the fraction of it that it pays.
+        let owed = &mut scratch.owed[..n];
+        owed.fill(A::ZERO);
+        for (i, m) in missed.iter().enumerate() {
+            for j in 0..n {
+                if let Some(base) = terms[j].base(m) {
+                    owed[j] += terms[j].share * base;
+                    if A::EXACT && base > A::ZERO {
+                        last[j] = i;
+                    }
+                }
+            }
+        }
         for j in 0..n {
-            let (owed, last_piece) = terms[j].owed(missed);
+            let owed = owed[j].round_money();
             states[j].obligation += owed;
             let pay = states[j].pay(terms[j].cap, owed, period);
             // f_p = pay_p / o_p, applied to each piece's share s_p.
@@ -338,7 +360,6 @@ impl<A: Amount> LossSharing<A> {
                 rate[j] = fraction * terms[j].share;
                 if A::EXACT {
                     unpaid[j] = pay;
-                    last[j] = last_piece;
                 }
             }
         }
