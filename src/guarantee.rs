@@ -251,6 +251,23 @@ impl<A: Amount> LossSharing<A> {
         paid_for: &mut [A],
         scratch: &mut AllocationScratch<A>,
     ) -> A {
+        // One firm missing (the common case): the same steps, with the loops over firms unrolled.
+        match missed.len() {
+            1 => self.allocate_tiers(period, &mut missed[..1], states, paid_for, scratch),
+            _ => self.allocate_tiers(period, missed, states, paid_for, scratch),
+        }
+    }
+
+    /// [`LossSharing::allocate`], tier by tier.
+    #[inline(always)]
+    fn allocate_tiers(
+        &self,
+        period: u32,
+        missed: &mut [Missed<A>],
+        states: &mut [PartyState<A>],
+        paid_for: &mut [A],
+        scratch: &mut AllocationScratch<A>,
+    ) -> A {
         let mut total = A::ZERO;
         for tier in &self.tiers {
             // Tiers of one party (the common case) and of two take routes with the loops over
@@ -267,7 +284,7 @@ impl<A: Amount> LossSharing<A> {
                 2 => self.allocate_tier(
                     tier.start, 2, period, missed, states, paid_for, scratch, &mut total,
                 ),
-                n => self.allocate_tier(
+                n => self.allocate_larger_tier(
                     tier.start, n, period, missed, states, paid_for, scratch, &mut total,
                 ),
             }
@@ -275,9 +292,26 @@ impl<A: Amount> LossSharing<A> {
         total
     }
 
+    /// [`LossSharing::allocate_tier`] for tiers of three parties or more, kept out of line.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn allocate_larger_tier(
+        &self,
+        start: usize,
+        n: usize,
+        period: u32,
+        missed: &mut [Missed<A>],
+        states: &mut [PartyState<A>],
+        paid_for: &mut [A],
+        scratch: &mut AllocationScratch<A>,
+        total: &mut A,
+    ) {
+        self.allocate_tier(start, n, period, missed, states, paid_for, scratch, total);
+    }
+
     /// [`LossSharing::allocate`] for a tier of one party, `p`: its obligation, its payment, and
     /// its pieces of each firm's missed payment, added to `total`.
-    #[inline]
+    #[inline(always)]
     fn allocate_alone(
         &self,
         p: usize,
