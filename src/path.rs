@@ -321,7 +321,7 @@ impl Scratch {
         scratch.states.iter_mut().for_each(|st| *st = PartyState::new(0));
         plan.notes.restart(&mut scratch.notes, 0);
         let mut quiet = QuietStart::default();
-        run_periods_from(plan, &mut scratch, 1, Totals::START, Some(&mut quiet));
+        run_periods_from(plan, &mut scratch, 1, Totals::START, None, Some(&mut quiet));
         scratch.quiet = quiet;
         scratch.baseline.copy_from(&scratch.outcome);
         scratch
@@ -653,11 +653,20 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         plan.notes.restart(&mut s.notes, undertaker_from);
         Totals::START
     };
-    run_periods_from(plan, s, start, totals, None);
+    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
+    let sole = match s.defaults.as_slice() {
+        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
+            Some((d.firm, d.period))
+        }
+        _ => None,
+    };
+    run_periods_from(plan, s, start, totals, sole, None);
 }
 
 /// Runs periods `start..=T` of the path drawn into `s` from the running sums `t` and fills
-/// `s.outcome`; with `quiet`, keeps the state at the start of each period.
+/// `s.outcome`; with `quiet`, keeps the state at the start of each period. With `sole`, the
+/// path's one defaulting firm and its default period (no party defaults): the tiers' work is
+/// copied from [`Plan::sole_defaults`] instead of being done again.
 ///
 /// Period `k`: the firms that have defaulted by `k` miss their scheduled payments, `M_k = sum
 /// (mp_i + mi_i)` in firm order; the tiers pay `G_k` of them; recoveries due in `k` bring `R_k`,
@@ -668,6 +677,7 @@ fn run_periods_from(
     s: &mut Scratch,
     start: u32,
     mut t: Totals,
+    sole: Option<(usize, u32)>,
     mut quiet: Option<&mut QuietStart>,
 ) {
     let Scratch {
@@ -716,11 +726,14 @@ fn run_periods_from(
                 count += 1;
             }
         }
-        let paid = if count == 0 {
-            0.0
-        } else {
-            plan.sharing
-                .allocate(k, &mut missed[..count], states, paid_for_now, allocation)
+        let paid = match sole {
+            _ if count == 0 => 0.0,
+            Some((firm, d)) => plan
+                .sole_defaults
+                .apply(firm, d, k, states, paid_for_now, plan.firms.len()),
+            None => plan
+                .sharing
+                .allocate(k, &mut missed[..count], states, paid_for_now, allocation),
         };
 
         let mut recovered_now = 0.0;

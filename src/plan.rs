@@ -10,6 +10,9 @@ use crate::money::Amount;
 use crate::schedule::FirmSchedule;
 use crate::waterfall::Notes;
 
+mod sole;
+pub use sole::SoleDefaults;
+
 /// One firm, compiled.
 #[derive(Debug, Clone)]
 pub struct FirmPlan {
@@ -145,6 +148,8 @@ pub struct Plan {
     pub pool_notional: f64,
     pub recovery: Recovery,
     pub sharing: LossSharing<f64>,
+    /// The tiers' work on every one-default path shape, done once (empty for large pools).
+    pub sole_defaults: SoleDefaults,
     /// Own default of each party (report order), if any.
     pub party_defaults: Vec<Option<OwnDefaultPlan>>,
     pub undertaker_default: Option<OwnDefaultPlan>,
@@ -191,7 +196,7 @@ impl Plan {
         let pool_payment = (0..periods)
             .map(|k| firms.iter().map(|f| f.schedule.payment(k)).sum())
             .collect();
-        let dues = firms
+        let dues: Vec<Due> = firms
             .iter()
             .flat_map(|f| {
                 let s = &f.schedule;
@@ -201,6 +206,8 @@ impl Plan {
                     .map(|(&principal, &interest)| Due { principal, interest })
             })
             .collect();
+        let sharing = LossSharing::new(&scenario.tiers, firms.len());
+        let sole_defaults = SoleDefaults::new(&sharing, &dues, firms.len(), periods);
         Plan {
             deal,
             periods,
@@ -216,7 +223,8 @@ impl Plan {
             pool_payment,
             pool_notional: f64::from_decimal(scenario.pool_notional()),
             recovery: scenario.recovery,
-            sharing: LossSharing::new(&scenario.tiers, firms.len()),
+            sharing,
+            sole_defaults,
             party_defaults: scenario
                 .parties()
                 .map(|(_, p)| {
