@@ -246,6 +246,26 @@ struct QuietStart {
     totals: Vec<Totals>,
 }
 
+/// The state at the start of its recovery period `r = min(d + lag, T)` of a path on which one
+/// firm alone defaults, in period `d < r`, and neither a party nor (before `r`) the undertaker
+/// does.
+///
+/// Until `r` such a path depends on the firm and `d` alone: the same missed payments, the same
+/// allocation ([`Plan::sole_defaults`]), no recovery yet and the same notes. So [`Scratch::new`]
+/// runs each such shape once, keeping its state at the start of `r`, and [`run_periods`]
+/// starts a path of that shape at `r`, with results bit-identical to running every period.
+#[derive(Debug, Clone)]
+struct SoleStart {
+    /// `r`.
+    period: u32,
+    notes: NotesState<f64>,
+    totals: Totals,
+    /// The coverage of periods `1..r`.
+    coverage: Vec<f64>,
+    /// The undertaker's cap-out period before `r` (0: none).
+    cap_out_period: u32,
+}
+
 /// Per-thread buffers for [`simulate_path`], sized once for a plan.
 #[derive(Debug, Clone)]
 pub struct Scratch {
@@ -274,6 +294,10 @@ pub struct Scratch {
     baseline: PathOutcome,
     /// The baseline's state at the start of each period (empty while the baseline is run).
     quiet: QuietStart,
+    /// The start of every one-default path shape that has one, firm `i` defaulting in `d` at
+    /// `i * T + d - 1` (empty while they are worked out, or when the plan keeps no allocation
+    /// table).
+    sole_starts: Vec<Option<SoleStart>>,
     /// Whether to keep what each party paid for each firm and when its cap ran out (the
     /// exposure pass only; off in normal runs).
     record: bool,
@@ -312,6 +336,7 @@ impl Scratch {
             outcome: PathOutcome::new(plan),
             baseline: PathOutcome::new(plan),
             quiet: QuietStart::default(),
+            sole_starts: Vec::new(),
             record: false,
             recorded_paid_for: Vec::new(),
             tilt: None,
@@ -321,9 +346,10 @@ impl Scratch {
         scratch.states.iter_mut().for_each(|st| *st = PartyState::new(0));
         plan.notes.restart(&mut scratch.notes, 0);
         let mut quiet = QuietStart::default();
-        run_periods_from(plan, &mut scratch, 1, Totals::START, None, Some(&mut quiet));
+        run_periods_from(plan, &mut scratch, 1, Totals::START, 0, None, Some(&mut quiet));
         scratch.quiet = quiet;
         scratch.baseline.copy_from(&scratch.outcome);
+        scratch.sole_starts = sole_starts(plan, &mut scratch);
         scratch
     }
 
@@ -474,7 +500,7 @@ pub fn draw_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch
         scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
     }
     if !baseline {
-        run_periods(plan, scratch);
+        run_periods(plan, scratch, None);
     }
     baseline
 }
@@ -625,11 +651,41 @@ fn firm_default<G: Rng + SeedableRng>(
 }
 
 /// Runs the periods of the path drawn into `s` and fills `s.outcome`: from its first default
-/// period on, the earlier ones being the baseline's ([`QuietStart`]).
-fn run_periods(plan: &Plan, s: &mut Scratch) {
+/// period on, the earlier ones being the baseline's ([`QuietStart`]), or, for a path on which
+/// one firm alone defaults, from its recovery period on ([`SoleStart`]). With `record`, keeps
+/// the state at the start of each period run.
+fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
     for (st, from) in s.states.iter_mut().zip(&s.party_from) {
         *st = PartyState::new(*from);
     }
+    let undertaker_from = s.undertaker_from;
+    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
+    let sole = match s.defaults.as_slice() {
+        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
+            Some((d.firm, d.period))
+        }
+        _ => None,
+    };
+    let sole_start = sole.and_then(|(firm, d)| {
+        let at = s
+            .sole_starts
+            .get(firm * plan.periods + d as usize - 1)?
+            .as_ref()?;
+        (undertaker_from == 0 || undertaker_from >= at.period).then_some((firm, d, at))
+    });
+    if let Some((firm, d, at)) = sole_start {
+        let (start, totals, cap_out_period) = (at.period, at.totals, at.cap_out_period);
+        plan.notes.resume(&mut s.notes, &at.notes);
+        s.notes.undertaker_defaulted_from = undertaker_from;
+        s.outcome.coverage[..at.coverage.len()].copy_from_slice(&at.coverage);
+        let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
+        let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
+        plan.sole_defaults
+            .apply(firm, d, start - 1, &mut s.states, paid_for, plan.firms.len());
+        run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
+        return;
+    }
+
     let term = plan.deal.term_periods;
     let first = s
         .defaults
@@ -638,7 +694,6 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         .min()
         .unwrap_or(term)
         .min(term);
-    let undertaker_from = s.undertaker_from;
     let start = match s.quiet.notes.get(first as usize - 1) {
         Some(at) if undertaker_from == 0 || undertaker_from >= first || at.undertaker_drawn == 0.0 => first,
         _ => 1,
@@ -653,18 +708,64 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         plan.notes.restart(&mut s.notes, undertaker_from);
         Totals::START
     };
-    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
-    let sole = match s.defaults.as_slice() {
-        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
-            Some((d.firm, d.period))
-        }
-        _ => None,
+    // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
+    let cap_out_period = match s.baseline.undertaker_cap_out_period {
+        p if p < start => p,
+        _ => 0,
     };
-    run_periods_from(plan, s, start, totals, sole, None);
+    run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
+}
+
+/// Every one-default path shape's [`SoleStart`], firm by firm and default period by default
+/// period (`None` where the recovery period is the default period), worked out by running
+/// each shape once on `s` (whose baseline is set up); empty when the plan keeps no
+/// allocation table for one-default paths.
+fn sole_starts(plan: &Plan, s: &mut Scratch) -> Vec<Option<SoleStart>> {
+    if !plan.sole_defaults.is_available() {
+        return Vec::new();
+    }
+    let term = plan.deal.term_periods;
+    let mut starts = Vec::with_capacity(plan.firms.len() * plan.periods);
+    s.party_from.fill(0);
+    s.undertaker_from = 0;
+    for firm in 0..plan.firms.len() {
+        for d in 1..=term {
+            let r = (d + plan.recovery.lag_periods).min(term);
+            if r <= d {
+                starts.push(None);
+                continue;
+            }
+            s.defaults.clear();
+            s.defaults.push(Default {
+                firm,
+                period: d,
+                recovery: 0.0,
+                recovery_period: r,
+            });
+            let mut states = QuietStart::default();
+            run_periods(plan, s, Some(&mut states));
+            // The shape starts at `d` (its first default, from the baseline), so `r` is entry
+            // `r - d` of what was kept.
+            let j = (r - d) as usize;
+            starts.push(Some(SoleStart {
+                period: r,
+                notes: states.notes[j].clone(),
+                totals: states.totals[j],
+                coverage: s.outcome.coverage[..r as usize - 1].to_vec(),
+                cap_out_period: match s.outcome.undertaker_cap_out_period {
+                    p if p < r => p,
+                    _ => 0,
+                },
+            }));
+        }
+    }
+    s.defaults.clear();
+    starts
 }
 
 /// Runs periods `start..=T` of the path drawn into `s` from the running sums `t` and fills
-/// `s.outcome`; with `quiet`, keeps the state at the start of each period. With `sole`, the
+/// `s.outcome`, the undertaker's cap having run out in `cap_out_period` before `start` (0: not);
+/// with `quiet`, keeps the state at the start of each period. With `sole`, the
 /// path's one defaulting firm and its default period (no party defaults): the tiers' work is
 /// copied from [`Plan::sole_defaults`] instead of being done again.
 ///
@@ -677,6 +778,7 @@ fn run_periods_from(
     s: &mut Scratch,
     start: u32,
     mut t: Totals,
+    mut cap_out_period: u32,
     sole: Option<(usize, u32)>,
     mut quiet: Option<&mut QuietStart>,
 ) {
@@ -689,7 +791,6 @@ fn run_periods_from(
         notes,
         period,
         outcome: o,
-        baseline,
         record,
         recorded_paid_for,
         ..
@@ -701,11 +802,6 @@ fn run_periods_from(
     let paid_for_now: &mut [f64] = if keep_paid_for { paid_for } else { &mut [] };
     // The undertaker's cap counts as reached from `cap (1 - 1e-12)` on.
     let cap_reached_at = plan.notes.undertaker_cap.map(|cap| cap * (1.0 - 1e-12));
-    // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
-    let mut cap_out_period = match baseline.undertaker_cap_out_period {
-        p if p < start => p,
-        _ => 0,
-    };
     for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
         if let Some(q) = quiet.as_mut() {
@@ -850,6 +946,8 @@ mod tests {
     fn starting_at_the_first_default_equals_running_every_period() {
         // The stressed deal (six periods, party and undertaker defaults), and the same with notes
         // paying a coupon above the pool's so that the baseline draws on the undertaker (the exception).
+        // Against every period run and every allocation done: starting at the first default, or
+        // at the recovery period of a one-default path, and the one-default allocation table.
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stressed.toml");
         let text = std::fs::read_to_string(path).unwrap();
         let larger = text.replace("coupon = 0.03", "coupon = 0.9");
@@ -857,24 +955,31 @@ mod tests {
         for (text, draws) in [(text.clone(), false), (larger, true)] {
             let scenario = crate::scenario::parse("stressed.toml", &text, "stressed").unwrap();
             let plan = Plan::new(&scenario);
+            // Without the one-default allocation table (and so without one-default starts).
+            let mut every = plan.clone();
+            every.sole_defaults = crate::plan::SoleDefaults::default();
             let mut quick = Scratch::new(&plan);
-            let mut full = Scratch::new(&plan);
+            let mut full = Scratch::new(&every);
             full.quiet = QuietStart::default();
+            assert!(quick.sole_starts.iter().flatten().count() > 0);
+            assert!(full.sole_starts.is_empty());
             assert_eq!(quick.baseline.undertaker_draw > 0.0, draws);
             let (mut a, mut b) = (
                 Xoshiro256PlusPlus::seed_from_u64(5),
                 Xoshiro256PlusPlus::seed_from_u64(5),
             );
-            let mut late = 0;
+            let (mut late, mut sole) = (0, 0);
             for _ in 0..20_000 {
                 simulate_path(&plan, &mut a, &mut quick);
-                simulate_path(&plan, &mut b, &mut full);
+                simulate_path(&every, &mut b, &mut full);
                 late +=
                     usize::from(quick.defaults.iter().all(|d| d.period > 1) && !quick.defaults.is_empty());
+                sole += usize::from(quick.defaults.len() == 1 && quick.party_from.iter().all(|&p| p == 0));
                 // Debug prints each f64 exactly (shortest round trip, sign of zero).
                 assert_eq!(format!("{:?}", quick.outcome), format!("{:?}", full.outcome));
             }
             assert!(late > 1000, "{late} paths start after period 1");
+            assert!(sole > 1000, "{sole} paths with one default and no party default");
         }
     }
 
