@@ -14,7 +14,7 @@ use crate::plan::Due;
 
 /// Most `(firm, default period, period, party)` entries kept; larger pools allocate on every
 /// path (the table would cost more memory than it saves time).
-pub const MAX_ENTRIES: usize = 1 << 16;
+pub const MAX_ENTRIES: usize = 1 << 14;
 
 /// The allocation of each period of every one-default path shape (see the module docs).
 #[derive(Debug, Clone, Default)]
