@@ -246,23 +246,25 @@ struct QuietStart {
     totals: Vec<Totals>,
 }
 
-/// The state at the start of its recovery period `r = min(d + lag, T)` of a path on which one
-/// firm alone defaults, in period `d < r`, and neither a party nor (before `r`) the undertaker
-/// does.
+/// The states, at the start of each period after its default up to its recovery period
+/// `r = min(d + lag, T)`, of a path on which firm `i` defaults in period `d < r` and no other
+/// firm, no party and (before `r`) not the undertaker does.
 ///
 /// Until `r` such a path depends on the firm and `d` alone: the same missed payments, the same
-/// allocation ([`Plan::sole_defaults`]), no recovery yet and the same notes. So [`Scratch::new`]
-/// runs each such shape once, keeping its state at the start of `r`, and [`run_periods`]
-/// starts a path of that shape at `r`, with results bit-identical to running every period.
+/// allocation ([`Plan::sole_defaults`]), no recovery yet and the same notes; and so does, until
+/// the next firm defaults, a path on which firm `i` is the only one to default in `d` and the
+/// others later. So [`Scratch::new`] runs each such shape once, keeping its states, and
+/// [`run_periods`] starts a path of that shape at `r` or at the next default if earlier, with
+/// results bit-identical to running every period.
 #[derive(Debug, Clone)]
 struct SoleStart {
-    /// `r`.
-    period: u32,
-    notes: NotesState<f64>,
-    totals: Totals,
+    /// The notes and the running sums at the start of periods `d + 1..=r`.
+    notes: Vec<NotesState<f64>>,
+    totals: Vec<Totals>,
     /// The coverage of periods `1..r`.
     coverage: Vec<f64>,
-    /// The undertaker's cap-out period before `r` (0: none).
+    /// The period in which the undertaker's cap ran out on the shape, over the whole term (0:
+    /// never).
     cap_out_period: u32,
 }
 
@@ -651,41 +653,15 @@ fn firm_default<G: Rng + SeedableRng>(
 }
 
 /// Runs the periods of the path drawn into `s` and fills `s.outcome`: from its first default
-/// period on, the earlier ones being the baseline's ([`QuietStart`]), or, for a path on which
-/// one firm alone defaults, from its recovery period on ([`SoleStart`]). With `record`, keeps
-/// the state at the start of each period run.
+/// period on, the earlier ones being the baseline's ([`QuietStart`]), or, when one firm is the
+/// first to default and the only one in its period, from its recovery period or the next
+/// default, whichever comes first, the earlier ones being its one-default shape's
+/// ([`SoleStart`]). With `record`, keeps the state at the start of each period run.
 fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
     for (st, from) in s.states.iter_mut().zip(&s.party_from) {
         *st = PartyState::new(*from);
     }
     let undertaker_from = s.undertaker_from;
-    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
-    let sole = match s.defaults.as_slice() {
-        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
-            Some((d.firm, d.period))
-        }
-        _ => None,
-    };
-    let sole_start = sole.and_then(|(firm, d)| {
-        let at = s
-            .sole_starts
-            .get(firm * plan.periods + d as usize - 1)?
-            .as_ref()?;
-        (undertaker_from == 0 || undertaker_from >= at.period).then_some((firm, d, at))
-    });
-    if let Some((firm, d, at)) = sole_start {
-        let (start, totals, cap_out_period) = (at.period, at.totals, at.cap_out_period);
-        plan.notes.resume(&mut s.notes, &at.notes);
-        s.notes.undertaker_defaulted_from = undertaker_from;
-        s.outcome.coverage[..at.coverage.len()].copy_from_slice(&at.coverage);
-        let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
-        let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
-        plan.sole_defaults
-            .apply(firm, d, start - 1, &mut s.states, paid_for, plan.firms.len());
-        run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
-        return;
-    }
-
     let term = plan.deal.term_periods;
     let first = s
         .defaults
@@ -694,6 +670,51 @@ fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
         .min()
         .unwrap_or(term)
         .min(term);
+
+    // The firm defaulting first, when it is the only one then and no party defaults: the path
+    // is its one-default shape's until the next default (`next`).
+    if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) {
+        let mut lead = None;
+        let mut alone = true;
+        let mut next = u32::MAX;
+        for d in &s.defaults {
+            if d.period == first {
+                alone &= lead.is_none();
+                lead = Some(d.firm);
+            } else {
+                next = next.min(d.period);
+            }
+        }
+        let sole_start = lead.filter(|_| alone).and_then(|firm| {
+            let at = s
+                .sole_starts
+                .get(firm * plan.periods + first as usize - 1)?
+                .as_ref()?;
+            let start = (first + at.notes.len() as u32).min(next);
+            (undertaker_from == 0 || undertaker_from >= start).then_some((firm, start, at))
+        });
+        if let Some((firm, start, at)) = sole_start {
+            let j = (start - first - 1) as usize;
+            let totals = at.totals[j];
+            let cap_out_period = match at.cap_out_period {
+                p if p < start => p,
+                _ => 0,
+            };
+            plan.notes.resume(&mut s.notes, &at.notes[j]);
+            s.notes.undertaker_defaulted_from = undertaker_from;
+            let i = start as usize - 1;
+            s.outcome.coverage[..i].copy_from_slice(&at.coverage[..i]);
+            let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
+            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
+            plan.sole_defaults
+                .apply(firm, first, start - 1, &mut s.states, paid_for, plan.firms.len());
+            // With one default, the tiers' work is in the plan's table from here on too.
+            let sole = (s.defaults.len() == 1).then_some((firm, first));
+            run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
+            return;
+        }
+    }
+
     let start = match s.quiet.notes.get(first as usize - 1) {
         Some(at) if undertaker_from == 0 || undertaker_from >= first || at.undertaker_drawn == 0.0 => first,
         _ => 1,
@@ -712,6 +733,13 @@ fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
     let cap_out_period = match s.baseline.undertaker_cap_out_period {
         p if p < start => p,
         _ => 0,
+    };
+    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
+    let sole = match s.defaults.as_slice() {
+        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
+            Some((d.firm, d.period))
+        }
+        _ => None,
     };
     run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
 }
@@ -744,18 +772,14 @@ fn sole_starts(plan: &Plan, s: &mut Scratch) -> Vec<Option<SoleStart>> {
             });
             let mut states = QuietStart::default();
             run_periods(plan, s, Some(&mut states));
-            // The shape starts at `d` (its first default, from the baseline), so `r` is entry
-            // `r - d` of what was kept.
-            let j = (r - d) as usize;
+            // The shape starts at `d` (its first default, from the baseline), so the start of
+            // period `k` is entry `k - d` of what was kept.
+            let after = 1..=(r - d) as usize;
             starts.push(Some(SoleStart {
-                period: r,
-                notes: states.notes[j].clone(),
-                totals: states.totals[j],
+                notes: states.notes[after.clone()].to_vec(),
+                totals: states.totals[after].to_vec(),
                 coverage: s.outcome.coverage[..r as usize - 1].to_vec(),
-                cap_out_period: match s.outcome.undertaker_cap_out_period {
-                    p if p < r => p,
-                    _ => 0,
-                },
+                cap_out_period: s.outcome.undertaker_cap_out_period,
             }));
         }
     }
