@@ -135,8 +135,14 @@ impl<A: Amount> Notes<A> {
     /// Copies `from` into `state` without allocating (same tranches), keeping `state`'s own
     /// undertaker default.
     pub fn resume(&self, state: &mut NotesState<A>, from: &NotesState<A>) {
-        state.balance.copy_from_slice(&from.balance);
-        state.interest_shortfall.copy_from_slice(&from.interest_shortfall);
+        // One tranche (the common case): a copy of one value each, not a call to copy memory.
+        if let ([balance], [shortfall]) = (&mut state.balance[..], &mut state.interest_shortfall[..]) {
+            *balance = from.balance[0];
+            *shortfall = from.interest_shortfall[0];
+        } else {
+            state.balance.copy_from_slice(&from.balance);
+            state.interest_shortfall.copy_from_slice(&from.interest_shortfall);
+        }
         state.cash = from.cash;
         state.undertaker_drawn = from.undertaker_drawn;
     }
