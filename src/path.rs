@@ -658,34 +658,31 @@ fn firm_default<G: Rng + SeedableRng>(
 /// default, whichever comes first, the earlier ones being its one-default shape's
 /// ([`SoleStart`]). With `record`, keeps the state at the start of each period run.
 fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
-    for (st, from) in s.states.iter_mut().zip(&s.party_from) {
-        *st = PartyState::new(*from);
+    let mut party_defaults = false;
+    for (st, &from) in s.states.iter_mut().zip(&s.party_from) {
+        *st = PartyState::new(from);
+        party_defaults |= from != 0;
     }
     let undertaker_from = s.undertaker_from;
     let term = plan.deal.term_periods;
-    let first = s
-        .defaults
-        .iter()
-        .map(|d| d.period)
-        .min()
-        .unwrap_or(term)
-        .min(term);
-
-    // The firm defaulting first, when it is the only one then and no party defaults: the path
-    // is its one-default shape's until the next default (`next`).
-    if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) {
-        let mut lead = None;
-        let mut alone = true;
-        let mut next = u32::MAX;
-        for d in &s.defaults {
-            if d.period == first {
-                alone &= lead.is_none();
-                lead = Some(d.firm);
-            } else {
-                next = next.min(d.period);
-            }
+    // The first default period, the firm defaulting then (`lead`, if it is the only one) and
+    // the next default period after it, in one pass.
+    let (mut first, mut lead, mut next) = (u32::MAX, None, u32::MAX);
+    for d in &s.defaults {
+        if d.period < first {
+            (first, lead, next) = (d.period, Some(d.firm), first);
+        } else if d.period == first {
+            lead = None;
+        } else {
+            next = next.min(d.period);
         }
-        let sole_start = lead.filter(|_| alone).and_then(|firm| {
+    }
+    let first = first.min(term);
+
+    // A lead firm and no party default: the path is the lead's one-default shape's until the
+    // next default.
+    if plan.sole_defaults.is_available() && !party_defaults {
+        let sole_start = lead.and_then(|firm| {
             let at = s
                 .sole_starts
                 .get(firm * plan.periods + first as usize - 1)?
@@ -736,9 +733,7 @@ fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
     };
     // One firm alone defaulting and no party: the tiers' work is in the plan's table.
     let sole = match s.defaults.as_slice() {
-        [d] if plan.sole_defaults.is_available() && s.party_from.iter().all(|&p| p == 0) => {
-            Some((d.firm, d.period))
-        }
+        [d] if plan.sole_defaults.is_available() && !party_defaults => Some((d.firm, d.period)),
         _ => None,
     };
     run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
