@@ -34,10 +34,39 @@ pub struct PartyTerms<A> {
     pub principal_only: bool,
 }
 
-impl<A> PartyTerms<A> {
+impl<A: Amount> PartyTerms<A> {
     #[inline]
     fn covers(&self, firm: usize) -> bool {
         self.covers.as_ref().is_none_or(|c| c[firm])
+    }
+
+    /// Its part of missed payment `m` before its share: `mp + [not principal_only] mi` if it
+    /// covers the firm.
+    #[inline(always)]
+    fn base(&self, m: &Missed<A>) -> Option<A> {
+        match (self.covers(m.firm), self.principal_only) {
+            (false, _) => None,
+            (true, true) => Some(m.principal),
+            (true, false) => Some(m.principal + m.interest),
+        }
+    }
+
+    /// Its obligation for one period, `o_p = sum_{i covered} s_p (mp_i + [not principal_only]
+    /// mi_i)` summed in `missed`'s order (rounded to the cent in exact arithmetic), and the index
+    /// in `missed` of the last covered firm with a positive base (exact arithmetic only; else 0).
+    #[inline]
+    fn owed(&self, missed: &[Missed<A>]) -> (A, usize) {
+        let mut owed = A::ZERO;
+        let mut last = 0;
+        for (i, m) in missed.iter().enumerate() {
+            if let Some(base) = self.base(m) {
+                owed += self.share * base;
+                if A::EXACT && base > A::ZERO {
+                    last = i;
+                }
+            }
+        }
+        (owed.round_money(), last)
     }
 }
 
@@ -55,6 +84,16 @@ pub struct Missed<A> {
     pub firm: usize,
     pub principal: A,
     pub interest: A,
+}
+
+impl<A: Amount> Missed<A> {
+    /// What a tier did not pay falls to the next: `max(mp - paid_principal, 0)` and
+    /// `max(mi - paid_interest, 0)`.
+    #[inline]
+    fn fall_through(&mut self, paid_principal: A, paid_interest: A) {
+        self.principal = (self.principal - paid_principal).positive_part();
+        self.interest = (self.interest - paid_interest).positive_part();
+    }
 }
 
 /// One party's running totals over a path.
@@ -96,12 +135,44 @@ impl<A: Amount> PartyState<A> {
     pub fn net_paid(&self) -> A {
         self.paid - self.reimbursed
     }
+
+    /// What it pays in `period` of an obligation `owed`: nothing once it has defaulted or when
+    /// nothing is owed, else `min(owed, max(cap - paid, 0))` (all of it without a cap). Marks
+    /// its cap as bound (and when it first bound) when the cap refuses part of it.
+    #[inline]
+    fn pay(&mut self, cap: Option<A>, owed: A, period: u32) -> A {
+        let defaulted = self.defaulted_from != 0 && self.defaulted_from <= period;
+        if defaulted || owed <= A::ZERO {
+            return A::ZERO;
+        }
+        match cap {
+            None => owed,
+            Some(cap) => {
+                let left = (cap - self.paid).positive_part();
+                if owed > left {
+                    if !self.cap_bound {
+                        self.cap_bound_period = period;
+                    }
+                    self.cap_bound = true;
+                    left
+                } else {
+                    owed
+                }
+            }
+        }
+    }
 }
 
 /// Scratch space for [`LossSharing::allocate`]: one slot per party.
 #[derive(Debug, Clone)]
 pub struct AllocationScratch<A> {
-    fraction: Vec<A>,
+    /// `f_p s_p` of each party of the tier being allocated: the part of each covered piece it
+    /// pays this period.
+    piece_rate: Vec<A>,
+    /// Whether each party of the tier being allocated pays something this period (`f_p > 0`).
+    pays: Vec<bool>,
+    /// Each party's obligation this period, as it is summed.
+    owed: Vec<A>,
     /// Exact arithmetic only: what each party still has to pay this period.
     unpaid: Vec<A>,
     /// Exact arithmetic only: the index in `missed` of the last firm each party pays for.
@@ -151,7 +222,9 @@ impl<A: Amount> LossSharing<A> {
     /// Scratch sized for these tiers.
     pub fn scratch(&self) -> AllocationScratch<A> {
         AllocationScratch {
-            fraction: vec![A::ZERO; self.parties.len()],
+            piece_rate: vec![A::ZERO; self.parties.len()],
+            pays: vec![false; self.parties.len()],
+            owed: vec![A::ZERO; self.parties.len()],
             unpaid: vec![A::ZERO; self.parties.len()],
             last: vec![0; self.parties.len()],
         }
@@ -164,8 +237,12 @@ impl<A: Amount> LossSharing<A> {
     /// `paid_for` is empty: no per-firm record is kept) and to its [`PartyState::paid`]. Returns
     /// the total paid by all parties.
     ///
-    /// Each tier's parties, states and fractions are walked as slices side by side, so the loops
-    /// over parties and firms carry no index arithmetic beyond the per-firm record.
+    /// Per tier, two passes: each party's obligation `o_p` and payment `pay_p` (and from them
+    /// `f_p s_p`, the part of each covered piece it pays), then each firm's pieces
+    /// `pp = (f_p s_p) mp_i` and `pi = (f_p s_p) mi_i` from the parties that pay anything this
+    /// period, and what falls to the next tier, `max(mp_i - sum pp, 0)` and
+    /// `max(mi_i - sum pi, 0)`. A tier of one party (the common case) takes a shorter route to
+    /// the same operations.
     pub fn allocate(
         &self,
         period: u32,
@@ -174,107 +251,218 @@ impl<A: Amount> LossSharing<A> {
         paid_for: &mut [A],
         scratch: &mut AllocationScratch<A>,
     ) -> A {
-        let AllocationScratch {
-            fraction,
-            unpaid,
-            last,
-        } = scratch;
-        let keep_paid_for = !paid_for.is_empty();
+        // One firm missing (the common case): the same steps, with the loops over firms unrolled.
+        match missed.len() {
+            1 => self.allocate_tiers(period, &mut missed[..1], states, paid_for, scratch),
+            _ => self.allocate_tiers(period, missed, states, paid_for, scratch),
+        }
+    }
+
+    /// [`LossSharing::allocate`], tier by tier.
+    #[inline(always)]
+    fn allocate_tiers(
+        &self,
+        period: u32,
+        missed: &mut [Missed<A>],
+        states: &mut [PartyState<A>],
+        paid_for: &mut [A],
+        scratch: &mut AllocationScratch<A>,
+    ) -> A {
         let mut total = A::ZERO;
         for tier in &self.tiers {
-            let terms = &self.parties[tier.clone()];
-            let tier_states = &mut states[tier.clone()];
-            let tier_fraction = &mut fraction[tier.clone()];
-            // Each party's obligation and the fraction of it that it pays.
-            for (j, (terms, (state, frac))) in terms
-                .iter()
-                .zip(tier_states.iter_mut().zip(tier_fraction.iter_mut()))
-                .enumerate()
-            {
-                let p = tier.start + j;
-                let mut owed = A::ZERO;
-                for (i, m) in missed.iter().enumerate() {
-                    if terms.covers(m.firm) {
-                        let base = if terms.principal_only {
-                            m.principal
-                        } else {
-                            m.principal + m.interest
-                        };
-                        owed += terms.share * base;
-                        if A::EXACT && base > A::ZERO {
-                            last[p] = i;
-                        }
-                    }
-                }
-                let owed = owed.round_money();
-                state.obligation += owed;
-                let defaulted = state.defaulted_from != 0 && state.defaulted_from <= period;
-                let pay = if defaulted || owed <= A::ZERO {
-                    A::ZERO
-                } else {
-                    match terms.cap {
-                        None => owed,
-                        Some(cap) => {
-                            let left = (cap - state.paid).positive_part();
-                            if owed > left {
-                                if !state.cap_bound {
-                                    state.cap_bound_period = period;
-                                }
-                                state.cap_bound = true;
-                                left
-                            } else {
-                                owed
-                            }
-                        }
-                    }
-                };
-                *frac = if pay > A::ZERO { pay / owed } else { A::ZERO };
-                if A::EXACT {
-                    unpaid[p] = pay;
-                }
-            }
-            // Pay each firm's piece; what is not paid falls to the next tier.
-            for (i, m) in missed.iter_mut().enumerate() {
-                let mut paid_principal = A::ZERO;
-                let mut paid_interest = A::ZERO;
-                for (j, (terms, (state, &f))) in terms
-                    .iter()
-                    .zip(tier_states.iter_mut().zip(tier_fraction.iter()))
-                    .enumerate()
-                {
-                    if f <= A::ZERO || !terms.covers(m.firm) {
-                        continue;
-                    }
-                    let p = tier.start + j;
-                    let mut pp = (f * terms.share * m.principal).round_money();
-                    let mut pi = if terms.principal_only {
-                        A::ZERO
-                    } else {
-                        (f * terms.share * m.interest).round_money()
-                    };
-                    if A::EXACT {
-                        if i == last[p] {
-                            // The last piece takes what rounding left over.
-                            let piece = unpaid[p].positive_part();
-                            pp = pp.min_of(piece);
-                            pi = piece - pp;
-                        }
-                        unpaid[p] -= pp + pi;
-                    }
-                    let piece = pp + pi;
-                    if keep_paid_for {
-                        paid_for[p * self.firms + m.firm] += piece;
-                    }
-                    state.paid += piece;
-                    total += piece;
-                    paid_principal += pp;
-                    paid_interest += pi;
-                }
-                m.principal = (m.principal - paid_principal).positive_part();
-                m.interest = (m.interest - paid_interest).positive_part();
+            // Tiers of one party (the common case) and of two take routes with the loops over
+            // the tier's parties unrolled; the operations are the same.
+            match tier.len() {
+                1 => self.allocate_alone(
+                    tier.start,
+                    period,
+                    missed,
+                    &mut states[tier.start],
+                    paid_for,
+                    &mut total,
+                ),
+                2 => self.allocate_tier(
+                    tier.start, 2, period, missed, states, paid_for, scratch, &mut total,
+                ),
+                n => self.allocate_larger_tier(
+                    tier.start, n, period, missed, states, paid_for, scratch, &mut total,
+                ),
             }
         }
         total
+    }
+
+    /// [`LossSharing::allocate_tier`] for tiers of three parties or more, kept out of line.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn allocate_larger_tier(
+        &self,
+        start: usize,
+        n: usize,
+        period: u32,
+        missed: &mut [Missed<A>],
+        states: &mut [PartyState<A>],
+        paid_for: &mut [A],
+        scratch: &mut AllocationScratch<A>,
+        total: &mut A,
+    ) {
+        self.allocate_tier(start, n, period, missed, states, paid_for, scratch, total);
+    }
+
+    /// [`LossSharing::allocate`] for a tier of one party, `p`: its obligation, its payment, and
+    /// its pieces of each firm's missed payment, added to `total`.
+    #[inline(always)]
+    fn allocate_alone(
+        &self,
+        p: usize,
+        period: u32,
+        missed: &mut [Missed<A>],
+        state: &mut PartyState<A>,
+        paid_for: &mut [A],
+        total: &mut A,
+    ) {
+        let terms = &self.parties[p];
+        let (owed, last) = terms.owed(missed);
+        state.obligation += owed;
+        let pay = state.pay(terms.cap, owed, period);
+        // f_p = pay_p / o_p, applied to each piece's share s_p.
+        let fraction = if pay > A::ZERO { pay / owed } else { A::ZERO };
+        if fraction > A::ZERO {
+            let rate = fraction * terms.share;
+            let mut unpaid = pay;
+            for (i, m) in missed.iter_mut().enumerate() {
+                let (pp, pi) = if terms.covers(m.firm) {
+                    let last = A::EXACT && i == last;
+                    self.piece(p, rate, last, m, state, &mut unpaid, paid_for, total)
+                } else {
+                    (A::ZERO, A::ZERO)
+                };
+                m.fall_through(A::ZERO + pp, A::ZERO + pi);
+            }
+        } else {
+            for m in missed.iter_mut() {
+                m.fall_through(A::ZERO, A::ZERO);
+            }
+        }
+    }
+
+    /// [`LossSharing::allocate`] for the tier of the `n` parties from `start` (`n` a constant
+    /// where it is called, so that the loops over the tier's parties unroll), adding what they
+    /// pay to `total`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn allocate_tier(
+        &self,
+        start: usize,
+        n: usize,
+        period: u32,
+        missed: &mut [Missed<A>],
+        states: &mut [PartyState<A>],
+        paid_for: &mut [A],
+        scratch: &mut AllocationScratch<A>,
+        total: &mut A,
+    ) {
+        let tier = start..start + n;
+        let terms = &self.parties[tier.clone()];
+        let states = &mut states[tier.clone()];
+        let rate = &mut scratch.piece_rate[tier.clone()];
+        let pays = &mut scratch.pays[tier.clone()];
+        let unpaid = &mut scratch.unpaid[tier.clone()];
+        let last = &mut scratch.last[tier];
+        // Each party's obligation (as `PartyTerms::owed`, the parties side by side in one pass
+        // over the firms) and the fraction of it that it pays.
+        let owed = &mut scratch.owed[..n];
+        owed.fill(A::ZERO);
+        for (i, m) in missed.iter().enumerate() {
+            for j in 0..n {
+                if let Some(base) = terms[j].base(m) {
+                    owed[j] += terms[j].share * base;
+                    if A::EXACT && base > A::ZERO {
+                        last[j] = i;
+                    }
+                }
+            }
+        }
+        for j in 0..n {
+            let owed = owed[j].round_money();
+            states[j].obligation += owed;
+            let pay = states[j].pay(terms[j].cap, owed, period);
+            // f_p = pay_p / o_p, applied to each piece's share s_p.
+            let fraction = if pay > A::ZERO { pay / owed } else { A::ZERO };
+            pays[j] = fraction > A::ZERO;
+            if pays[j] {
+                rate[j] = fraction * terms[j].share;
+                if A::EXACT {
+                    unpaid[j] = pay;
+                }
+            }
+        }
+        // Pay each firm's piece; what is not paid falls to the next tier.
+        for (i, m) in missed.iter_mut().enumerate() {
+            let mut paid_principal = A::ZERO;
+            let mut paid_interest = A::ZERO;
+            for j in 0..n {
+                if !pays[j] || !terms[j].covers(m.firm) {
+                    continue;
+                }
+                let is_last = A::EXACT && i == last[j];
+                let (pp, pi) = self.piece(
+                    start + j,
+                    rate[j],
+                    is_last,
+                    m,
+                    &mut states[j],
+                    &mut unpaid[j],
+                    paid_for,
+                    total,
+                );
+                paid_principal += pp;
+                paid_interest += pi;
+            }
+            m.fall_through(paid_principal, paid_interest);
+        }
+    }
+
+    /// Party `p`'s piece of the missed payment `m` at `rate = f_p s_p`: `pp = rate mp` and
+    /// `pi = rate mi` (0 when it covers principal only), each rounded to the cent in exact
+    /// arithmetic, where its `last` piece of the period instead takes what rounding left of
+    /// its payment (`unpaid`). Adds `pp + pi` to its payout, to `total` and (unless
+    /// `paid_for` is empty) to its record for the firm; returns `(pp, pi)`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn piece(
+        &self,
+        p: usize,
+        rate: A,
+        last: bool,
+        m: &Missed<A>,
+        state: &mut PartyState<A>,
+        unpaid: &mut A,
+        paid_for: &mut [A],
+        total: &mut A,
+    ) -> (A, A) {
+        let mut pp = (rate * m.principal).round_money();
+        let mut pi = if self.parties[p].principal_only {
+            A::ZERO
+        } else {
+            (rate * m.interest).round_money()
+        };
+        if A::EXACT {
+            if last {
+                // The last piece takes what rounding left over.
+                let piece = unpaid.positive_part();
+                pp = pp.min_of(piece);
+                pi = piece - pp;
+            }
+            *unpaid -= pp + pi;
+        }
+        let piece = pp + pi;
+        if !paid_for.is_empty() {
+            paid_for[p * self.firms + m.firm] += piece;
+        }
+        state.paid += piece;
+        *total += piece;
+        (pp, pi)
     }
 
     /// Applies a recovery of `amount` for `firm`: repays each party pro rata to what it paid for

@@ -246,6 +246,28 @@ struct QuietStart {
     totals: Vec<Totals>,
 }
 
+/// The states, at the start of each period after its default up to its recovery period
+/// `r = min(d + lag, T)`, of a path on which firm `i` defaults in period `d < r` and no other
+/// firm, no party and (before `r`) not the undertaker does.
+///
+/// Until `r` such a path depends on the firm and `d` alone: the same missed payments, the same
+/// allocation ([`Plan::sole_defaults`]), no recovery yet and the same notes; and so does, until
+/// the next firm defaults, a path on which firm `i` is the only one to default in `d` and the
+/// others later. So [`Scratch::new`] runs each such shape once, keeping its states, and
+/// [`run_periods`] starts a path of that shape at `r` or at the next default if earlier, with
+/// results bit-identical to running every period.
+#[derive(Debug, Clone)]
+struct SoleStart {
+    /// The notes and the running sums at the start of periods `d + 1..=r`.
+    notes: Vec<NotesState<f64>>,
+    totals: Vec<Totals>,
+    /// The coverage of periods `1..r`.
+    coverage: Vec<f64>,
+    /// The period in which the undertaker's cap ran out on the shape, over the whole term (0:
+    /// never).
+    cap_out_period: u32,
+}
+
 /// Per-thread buffers for [`simulate_path`], sized once for a plan.
 #[derive(Debug, Clone)]
 pub struct Scratch {
@@ -260,6 +282,8 @@ pub struct Scratch {
     party_from: Vec<u32>,
     /// The undertaker's own default period on the last path (0: none).
     undertaker_from: u32,
+    /// What reaches the tiers in the period being run: its first entries, one per firm that
+    /// has defaulted by then (room for every firm).
     missed: Vec<Missed<f64>>,
     states: Vec<PartyState<f64>>,
     paid_for: Vec<f64>,
@@ -272,6 +296,10 @@ pub struct Scratch {
     baseline: PathOutcome,
     /// The baseline's state at the start of each period (empty while the baseline is run).
     quiet: QuietStart,
+    /// The start of every one-default path shape that has one, firm `i` defaulting in `d` at
+    /// `i * T + d - 1` (empty while they are worked out, or when the plan keeps no allocation
+    /// table).
+    sole_starts: Vec<Option<SoleStart>>,
     /// Whether to keep what each party paid for each firm and when its cap ran out (the
     /// exposure pass only; off in normal runs).
     record: bool,
@@ -294,7 +322,14 @@ impl Scratch {
             defaults: Vec::with_capacity(n),
             party_from: vec![0; parties],
             undertaker_from: 0,
-            missed: Vec::with_capacity(n),
+            missed: vec![
+                Missed {
+                    firm: 0,
+                    principal: 0.0,
+                    interest: 0.0,
+                };
+                n
+            ],
             states: vec![PartyState::new(0); parties],
             paid_for: vec![0.0; parties * n],
             allocation: plan.sharing.scratch(),
@@ -303,6 +338,7 @@ impl Scratch {
             outcome: PathOutcome::new(plan),
             baseline: PathOutcome::new(plan),
             quiet: QuietStart::default(),
+            sole_starts: Vec::new(),
             record: false,
             recorded_paid_for: Vec::new(),
             tilt: None,
@@ -312,9 +348,10 @@ impl Scratch {
         scratch.states.iter_mut().for_each(|st| *st = PartyState::new(0));
         plan.notes.restart(&mut scratch.notes, 0);
         let mut quiet = QuietStart::default();
-        run_periods_from(plan, &mut scratch, 1, Totals::START, Some(&mut quiet));
+        run_periods_from(plan, &mut scratch, 1, Totals::START, 0, None, Some(&mut quiet));
         scratch.quiet = quiet;
         scratch.baseline.copy_from(&scratch.outcome);
+        scratch.sole_starts = sole_starts(plan, &mut scratch);
         scratch
     }
 
@@ -465,7 +502,7 @@ pub fn draw_path<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, scratch
         scratch.recorded_paid_for.iter_mut().for_each(|x| *x = 0.0);
     }
     if !baseline {
-        run_periods(plan, scratch);
+        run_periods(plan, scratch, None);
     }
     baseline
 }
@@ -616,20 +653,65 @@ fn firm_default<G: Rng + SeedableRng>(
 }
 
 /// Runs the periods of the path drawn into `s` and fills `s.outcome`: from its first default
-/// period on, the earlier ones being the baseline's ([`QuietStart`]).
-fn run_periods(plan: &Plan, s: &mut Scratch) {
-    for (st, from) in s.states.iter_mut().zip(&s.party_from) {
-        *st = PartyState::new(*from);
+/// period on, the earlier ones being the baseline's ([`QuietStart`]), or, when one firm is the
+/// first to default and the only one in its period, from its recovery period or the next
+/// default, whichever comes first, the earlier ones being its one-default shape's
+/// ([`SoleStart`]). With `record`, keeps the state at the start of each period run.
+fn run_periods(plan: &Plan, s: &mut Scratch, record: Option<&mut QuietStart>) {
+    let mut party_defaults = false;
+    for (st, &from) in s.states.iter_mut().zip(&s.party_from) {
+        *st = PartyState::new(from);
+        party_defaults |= from != 0;
     }
-    let term = plan.deal.term_periods;
-    let first = s
-        .defaults
-        .iter()
-        .map(|d| d.period)
-        .min()
-        .unwrap_or(term)
-        .min(term);
     let undertaker_from = s.undertaker_from;
+    let term = plan.deal.term_periods;
+    // The first default period, the firm defaulting then (`lead`, if it is the only one) and
+    // the next default period after it, in one pass.
+    let (mut first, mut lead, mut next) = (u32::MAX, None, u32::MAX);
+    for d in &s.defaults {
+        if d.period < first {
+            (first, lead, next) = (d.period, Some(d.firm), first);
+        } else if d.period == first {
+            lead = None;
+        } else {
+            next = next.min(d.period);
+        }
+    }
+    let first = first.min(term);
+
+    // A lead firm and no party default: the path is the lead's one-default shape's until the
+    // next default.
+    if plan.sole_defaults.is_available() && !party_defaults {
+        let sole_start = lead.and_then(|firm| {
+            let at = s
+                .sole_starts
+                .get(firm * plan.periods + first as usize - 1)?
+                .as_ref()?;
+            let start = (first + at.notes.len() as u32).min(next);
+            (undertaker_from == 0 || undertaker_from >= start).then_some((firm, start, at))
+        });
+        if let Some((firm, start, at)) = sole_start {
+            let j = (start - first - 1) as usize;
+            let totals = at.totals[j];
+            let cap_out_period = match at.cap_out_period {
+                p if p < start => p,
+                _ => 0,
+            };
+            plan.notes.resume(&mut s.notes, &at.notes[j]);
+            s.notes.undertaker_defaulted_from = undertaker_from;
+            let i = start as usize - 1;
+            s.outcome.coverage[..i].copy_from_slice(&at.coverage[..i]);
+            let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
+            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
+            plan.sole_defaults
+                .apply(firm, first, start - 1, &mut s.states, paid_for, plan.firms.len());
+            // With one default, the tiers' work is in the plan's table from here on too.
+            let sole = (s.defaults.len() == 1).then_some((firm, first));
+            run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
+            return;
+        }
+    }
+
     let start = match s.quiet.notes.get(first as usize - 1) {
         Some(at) if undertaker_from == 0 || undertaker_from >= first || at.undertaker_drawn == 0.0 => first,
         _ => 1,
@@ -644,74 +726,148 @@ fn run_periods(plan: &Plan, s: &mut Scratch) {
         plan.notes.restart(&mut s.notes, undertaker_from);
         Totals::START
     };
-    run_periods_from(plan, s, start, totals, None);
+    // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
+    let cap_out_period = match s.baseline.undertaker_cap_out_period {
+        p if p < start => p,
+        _ => 0,
+    };
+    // One firm alone defaulting and no party: the tiers' work is in the plan's table.
+    let sole = match s.defaults.as_slice() {
+        [d] if plan.sole_defaults.is_available() && !party_defaults => Some((d.firm, d.period)),
+        _ => None,
+    };
+    run_periods_from(plan, s, start, totals, cap_out_period, sole, record);
+}
+
+/// Every one-default path shape's [`SoleStart`], firm by firm and default period by default
+/// period (`None` where the recovery period is the default period), worked out by running
+/// each shape once on `s` (whose baseline is set up); empty when the plan keeps no
+/// allocation table for one-default paths.
+fn sole_starts(plan: &Plan, s: &mut Scratch) -> Vec<Option<SoleStart>> {
+    if !plan.sole_defaults.is_available() {
+        return Vec::new();
+    }
+    let term = plan.deal.term_periods;
+    let mut starts = Vec::with_capacity(plan.firms.len() * plan.periods);
+    s.party_from.fill(0);
+    s.undertaker_from = 0;
+    for firm in 0..plan.firms.len() {
+        for d in 1..=term {
+            let r = (d + plan.recovery.lag_periods).min(term);
+            if r <= d {
+                starts.push(None);
+                continue;
+            }
+            s.defaults.clear();
+            s.defaults.push(Default {
+                firm,
+                period: d,
+                recovery: 0.0,
+                recovery_period: r,
+            });
+            let mut states = QuietStart::default();
+            run_periods(plan, s, Some(&mut states));
+            // The shape starts at `d` (its first default, from the baseline), so the start of
+            // period `k` is entry `k - d` of what was kept.
+            let after = 1..=(r - d) as usize;
+            starts.push(Some(SoleStart {
+                notes: states.notes[after.clone()].to_vec(),
+                totals: states.totals[after].to_vec(),
+                coverage: s.outcome.coverage[..r as usize - 1].to_vec(),
+                cap_out_period: s.outcome.undertaker_cap_out_period,
+            }));
+        }
+    }
+    s.defaults.clear();
+    starts
 }
 
 /// Runs periods `start..=T` of the path drawn into `s` from the running sums `t` and fills
-/// `s.outcome`; with `quiet`, keeps the state at the start of each period.
+/// `s.outcome`, the undertaker's cap having run out in `cap_out_period` before `start` (0: not);
+/// with `quiet`, keeps the state at the start of each period. With `sole`, the
+/// path's one defaulting firm and its default period (no party defaults): the tiers' work is
+/// copied from [`Plan::sole_defaults`] instead of being done again.
+///
+/// Period `k`: the firms that have defaulted by `k` miss their scheduled payments, `M_k = sum
+/// (mp_i + mi_i)` in firm order; the tiers pay `G_k` of them; recoveries due in `k` bring `R_k`,
+/// of which `Rg_k` repays the guarantors; the notes are paid from the collections
+/// `C_k = P_k - M_k + G_k + (R_k - Rg_k)`, `P_k` the pool's scheduled payments.
 fn run_periods_from(
     plan: &Plan,
     s: &mut Scratch,
     start: u32,
     mut t: Totals,
+    mut cap_out_period: u32,
+    sole: Option<(usize, u32)>,
     mut quiet: Option<&mut QuietStart>,
 ) {
-    let o = &mut s.outcome;
-    // Before `start` the path is the baseline's, so is the undertaker's cap-out period there.
-    o.undertaker_cap_out_period = match s.baseline.undertaker_cap_out_period {
-        p if p < start => p,
-        _ => 0,
-    };
-    let keep_paid_for = plan.recovery.reimburse_guarantors || s.record;
+    let Scratch {
+        defaults,
+        missed,
+        states,
+        paid_for,
+        allocation,
+        notes,
+        period,
+        outcome: o,
+        record,
+        recorded_paid_for,
+        ..
+    } = s;
+    let record = *record;
+    let reimburse = plan.recovery.reimburse_guarantors;
+    // What each party paid for each firm is needed only to reimburse it, or to record it.
+    let keep_paid_for = reimburse || record;
+    let paid_for_now: &mut [f64] = if keep_paid_for { paid_for } else { &mut [] };
+    // The undertaker's cap counts as reached from `cap (1 - 1e-12)` on.
+    let cap_reached_at = plan.notes.undertaker_cap.map(|cap| cap * (1.0 - 1e-12));
     for k in start..=plan.deal.term_periods {
         let ki = (k - 1) as usize;
         if let Some(q) = quiet.as_mut() {
-            q.notes.push(s.notes.clone());
+            q.notes.push(notes.clone());
             q.totals.push(t);
         }
-        s.missed.clear();
+        let mut count = 0;
         let mut missed_now = 0.0;
-        for d in s.defaults.iter().filter(|d| d.period <= k) {
-            let sched = &plan.firms[d.firm].schedule;
-            let m = Missed {
-                firm: d.firm,
-                principal: sched.principal[ki],
-                interest: sched.interest[ki],
-            };
-            missed_now += m.principal + m.interest;
-            s.missed.push(m);
+        for d in defaults.iter() {
+            if d.period <= k {
+                let due = plan.dues[d.firm * plan.periods + ki];
+                missed[count] = Missed {
+                    firm: d.firm,
+                    principal: due.principal,
+                    interest: due.interest,
+                };
+                missed_now += due.principal + due.interest;
+                count += 1;
+            }
         }
-        let paid = if s.missed.is_empty() {
-            0.0
-        } else {
-            // What each party paid for each firm is needed only to reimburse it, or to record it.
-            let paid_for: &mut [f64] = if keep_paid_for { &mut s.paid_for } else { &mut [] };
-            plan.sharing
-                .allocate(k, &mut s.missed, &mut s.states, paid_for, &mut s.allocation)
+        let paid = match sole {
+            _ if count == 0 => 0.0,
+            Some((firm, d)) => plan
+                .sole_defaults
+                .apply(firm, d, k, states, paid_for_now, plan.firms.len()),
+            None => plan
+                .sharing
+                .allocate(k, &mut missed[..count], states, paid_for_now, allocation),
         };
 
         let mut recovered_now = 0.0;
         let mut reimbursed_now = 0.0;
-        for d in s.defaults.iter().filter(|d| d.recovery_period == k) {
-            recovered_now += d.recovery;
-            if plan.recovery.reimburse_guarantors {
-                reimbursed_now += plan
-                    .sharing
-                    .reimburse(d.firm, d.recovery, &mut s.states, &s.paid_for);
+        for d in defaults.iter() {
+            if d.recovery_period == k {
+                recovered_now += d.recovery;
+                if reimburse {
+                    reimbursed_now += plan.sharing.reimburse(d.firm, d.recovery, states, paid_for_now);
+                }
             }
         }
 
         let collections = plan.pool_payment[ki] - missed_now + paid + (recovered_now - reimbursed_now);
-        plan.notes.pay_period(k, collections, &mut s.notes, &mut s.period);
-        if o.undertaker_cap_out_period == 0
-            && plan
-                .notes
-                .undertaker_cap
-                .is_some_and(|cap| s.notes.undertaker_drawn >= cap * (1.0 - 1e-12))
-        {
-            o.undertaker_cap_out_period = k;
+        plan.notes.pay_period(k, collections, notes, period);
+        if cap_out_period == 0 && cap_reached_at.is_some_and(|at| notes.undertaker_drawn >= at) {
+            cap_out_period = k;
         }
-        let cov = s.period.coverage.unwrap_or(f64::INFINITY);
+        let cov = period.coverage.unwrap_or(f64::INFINITY);
         o.coverage[ki] = cov;
         t.min_coverage = t.min_coverage.min(cov);
 
@@ -719,13 +875,14 @@ fn run_periods_from(
         t.guaranteed += paid;
         t.recovered += recovered_now;
         t.reimbursed += reimbursed_now;
-        t.collections += collections + s.period.undertaker_draw();
-        t.fees += s.period.fees_paid;
-        t.interest += s.period.interest_paid.iter().sum::<f64>();
-        t.principal += s.period.principal_paid.iter().sum::<f64>();
+        t.collections += collections + period.undertaker_draw();
+        t.fees += period.fees_paid;
+        t.interest += period.interest_paid_total;
+        t.principal += period.principal_paid_total;
     }
 
     let snap = |x: f64| snap_noise(x, plan.pool_notional);
+    o.undertaker_cap_out_period = cap_out_period;
     o.min_coverage = t.min_coverage;
     o.missed = t.missed;
     o.guarantor_paid = t.guaranteed;
@@ -734,20 +891,24 @@ fn run_periods_from(
     o.pool_loss = snap(t.missed - t.guaranteed - (t.recovered - t.reimbursed));
     o.gross_default_loss = snap(t.missed - t.recovered);
     o.guarantor_shortfall = snap(t.missed - t.guaranteed);
-    o.defaults = s.defaults.len() as u32;
-    o.undertaker_draw = s.notes.undertaker_drawn;
-    o.undertaker_defaulted = s.notes.undertaker_defaulted_from != 0;
+    o.defaults = defaults.len() as u32;
+    o.undertaker_draw = notes.undertaker_drawn;
+    o.undertaker_defaulted = notes.undertaker_defaulted_from != 0;
     o.collections = t.collections;
     o.fees_paid = t.fees;
     o.interest_paid = t.interest;
     o.principal_paid = t.principal;
-    o.residual = s.notes.cash;
-    for (j, t) in o.tranches.iter_mut().enumerate() {
-        t.interest_shortfall = s.notes.interest_shortfall[j];
-        t.principal_loss = s.notes.balance[j];
+    o.residual = notes.cash;
+    for ((to, shortfall), balance) in o
+        .tranches
+        .iter_mut()
+        .zip(&notes.interest_shortfall)
+        .zip(&notes.balance)
+    {
+        to.interest_shortfall = *shortfall;
+        to.principal_loss = *balance;
     }
-    for (p, po) in o.parties.iter_mut().enumerate() {
-        let st = &s.states[p];
+    for (po, st) in o.parties.iter_mut().zip(states.iter()) {
         *po = PartyOutcome {
             payout: st.paid,
             net_payout: snap(st.net_paid()),
@@ -759,13 +920,15 @@ fn run_periods_from(
         };
     }
     // Clear the per-firm payment records this path touched (keeping a copy when recording).
-    let n = plan.firms.len();
-    for d in s.defaults.iter().filter(|_| keep_paid_for) {
-        for p in 0..s.states.len() {
-            if s.record {
-                s.recorded_paid_for[p * n + d.firm] = s.paid_for[p * n + d.firm];
+    if keep_paid_for {
+        let n = plan.firms.len();
+        for d in defaults.iter() {
+            for p in 0..states.len() {
+                if record {
+                    recorded_paid_for[p * n + d.firm] = paid_for[p * n + d.firm];
+                }
+                paid_for[p * n + d.firm] = 0.0;
             }
-            s.paid_for[p * n + d.firm] = 0.0;
         }
     }
 }
@@ -802,6 +965,8 @@ mod tests {
     fn starting_at_the_first_default_equals_running_every_period() {
         // The stressed deal (six periods, party and undertaker defaults), and the same with notes
         // paying a coupon above the pool's so that the baseline draws on the undertaker (the exception).
+        // Against every period run and every allocation done: starting at the first default, or
+        // at the recovery period of a one-default path, and the one-default allocation table.
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stressed.toml");
         let text = std::fs::read_to_string(path).unwrap();
         let larger = text.replace("coupon = 0.03", "coupon = 0.9");
@@ -809,24 +974,31 @@ mod tests {
         for (text, draws) in [(text.clone(), false), (larger, true)] {
             let scenario = crate::scenario::parse("stressed.toml", &text, "stressed").unwrap();
             let plan = Plan::new(&scenario);
+            // Without the one-default allocation table (and so without one-default starts).
+            let mut every = plan.clone();
+            every.sole_defaults = crate::plan::SoleDefaults::default();
             let mut quick = Scratch::new(&plan);
-            let mut full = Scratch::new(&plan);
+            let mut full = Scratch::new(&every);
             full.quiet = QuietStart::default();
+            assert!(quick.sole_starts.iter().flatten().count() > 0);
+            assert!(full.sole_starts.is_empty());
             assert_eq!(quick.baseline.undertaker_draw > 0.0, draws);
             let (mut a, mut b) = (
                 Xoshiro256PlusPlus::seed_from_u64(5),
                 Xoshiro256PlusPlus::seed_from_u64(5),
             );
-            let mut late = 0;
+            let (mut late, mut sole) = (0, 0);
             for _ in 0..20_000 {
                 simulate_path(&plan, &mut a, &mut quick);
-                simulate_path(&plan, &mut b, &mut full);
+                simulate_path(&every, &mut b, &mut full);
                 late +=
                     usize::from(quick.defaults.iter().all(|d| d.period > 1) && !quick.defaults.is_empty());
+                sole += usize::from(quick.defaults.len() == 1 && quick.party_from.iter().all(|&p| p == 0));
                 // Debug prints each f64 exactly (shortest round trip, sign of zero).
                 assert_eq!(format!("{:?}", quick.outcome), format!("{:?}", full.outcome));
             }
             assert!(late > 1000, "{late} paths start after period 1");
+            assert!(sole > 1000, "{sole} paths with one default and no party default");
         }
     }
 

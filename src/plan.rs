@@ -10,6 +10,9 @@ use crate::money::Amount;
 use crate::schedule::FirmSchedule;
 use crate::waterfall::Notes;
 
+mod sole;
+pub use sole::SoleDefaults;
+
 /// One firm, compiled.
 #[derive(Debug, Clone)]
 pub struct FirmPlan {
@@ -39,6 +42,13 @@ pub struct FirmLatent {
     pub load: f64,
     pub idio: f64,
     pub last_threshold: f64,
+}
+
+/// What a firm is scheduled to pay in one period: what a default misses then.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Due {
+    pub principal: f64,
+    pub interest: f64,
 }
 
 /// The own-default model of a party or of the undertaker, compiled.
@@ -130,11 +140,16 @@ pub struct Plan {
     pub firms: Vec<FirmPlan>,
     /// `firms`' latent parameters, in firm order.
     pub latent: Vec<FirmLatent>,
+    /// Each firm's scheduled payment of each period, firm by firm: firm `i`'s in period `k`
+    /// at `i * T + k - 1` (the same values as its [`FirmPlan::schedule`]).
+    pub dues: Vec<Due>,
     /// Total scheduled firm payments of each period.
     pub pool_payment: Vec<f64>,
     pub pool_notional: f64,
     pub recovery: Recovery,
     pub sharing: LossSharing<f64>,
+    /// The tiers' work on every one-default path shape, done once (empty for large pools).
+    pub sole_defaults: SoleDefaults,
     /// Own default of each party (report order), if any.
     pub party_defaults: Vec<Option<OwnDefaultPlan>>,
     pub undertaker_default: Option<OwnDefaultPlan>,
@@ -181,9 +196,22 @@ impl Plan {
         let pool_payment = (0..periods)
             .map(|k| firms.iter().map(|f| f.schedule.payment(k)).sum())
             .collect();
+        let dues: Vec<Due> = firms
+            .iter()
+            .flat_map(|f| {
+                let s = &f.schedule;
+                s.principal
+                    .iter()
+                    .zip(&s.interest)
+                    .map(|(&principal, &interest)| Due { principal, interest })
+            })
+            .collect();
+        let sharing = LossSharing::new(&scenario.tiers, firms.len());
+        let sole_defaults = SoleDefaults::new(&sharing, &dues, firms.len(), periods);
         Plan {
             deal,
             periods,
+            dues,
             copula: scenario.credit.copula,
             // Parameters are validated (dof > 0, a > 0, b > 0), so construction succeeds.
             mixing: match scenario.credit.copula {
@@ -195,7 +223,8 @@ impl Plan {
             pool_payment,
             pool_notional: f64::from_decimal(scenario.pool_notional()),
             recovery: scenario.recovery,
-            sharing: LossSharing::new(&scenario.tiers, firms.len()),
+            sharing,
+            sole_defaults,
             party_defaults: scenario
                 .parties()
                 .map(|(_, p)| {
@@ -224,6 +253,12 @@ impl Plan {
     /// Number of guarantor parties.
     pub fn parties(&self) -> usize {
         self.sharing.parties()
+    }
+
+    /// Firm `firm`'s scheduled payments of periods `1..=T`.
+    #[inline]
+    pub fn dues_of(&self, firm: usize) -> &[Due] {
+        &self.dues[firm * self.periods..(firm + 1) * self.periods]
     }
 
     /// Number of tranches.

@@ -70,6 +70,9 @@ pub struct PeriodNotes<A> {
     pub undertaker_principal: A,
     /// `(collections - fees_due) / interest_due[0]`, when tranche 1 has interest due.
     pub coverage: Option<f64>,
+    /// `sum_j interest_paid[j]` and `sum_j principal_paid[j]`, added in tranche order.
+    pub interest_paid_total: A,
+    pub principal_paid_total: A,
 }
 
 impl<A: Amount> PeriodNotes<A> {
@@ -86,6 +89,8 @@ impl<A: Amount> PeriodNotes<A> {
             undertaker_interest: A::ZERO,
             undertaker_principal: A::ZERO,
             coverage: None,
+            interest_paid_total: A::ZERO,
+            principal_paid_total: A::ZERO,
         }
     }
 
@@ -130,8 +135,14 @@ impl<A: Amount> Notes<A> {
     /// Copies `from` into `state` without allocating (same tranches), keeping `state`'s own
     /// undertaker default.
     pub fn resume(&self, state: &mut NotesState<A>, from: &NotesState<A>) {
-        state.balance.copy_from_slice(&from.balance);
-        state.interest_shortfall.copy_from_slice(&from.interest_shortfall);
+        // One tranche (the common case): a copy of one value each, not a call to copy memory.
+        if let ([balance], [shortfall]) = (&mut state.balance[..], &mut state.interest_shortfall[..]) {
+            *balance = from.balance[0];
+            *shortfall = from.interest_shortfall[0];
+        } else {
+            state.balance.copy_from_slice(&from.balance);
+            state.interest_shortfall.copy_from_slice(&from.interest_shortfall);
+        }
         state.cash = from.cash;
         state.undertaker_drawn = from.undertaker_drawn;
     }
@@ -148,6 +159,7 @@ impl<A: Amount> Notes<A> {
     }
 
     /// Pays period `period` (1-based) from `collections`; fills `out`.
+    #[inline]
     pub fn pay_period(
         &self,
         period: u32,
@@ -155,65 +167,101 @@ impl<A: Amount> Notes<A> {
         state: &mut NotesState<A>,
         out: &mut PeriodNotes<A>,
     ) {
+        // One tranche (the common case): the same steps, with the loops over tranches unrolled.
+        match self.tranches.len() {
+            1 => self.pay_tranches(1, period, collections, state, out),
+            n => self.pay_tranches(n, period, collections, state, out),
+        }
+    }
+
+    /// [`Notes::pay_period`] for these `n` tranches (`n` a constant where it is called, so that
+    /// the loops over tranches unroll).
+    #[inline(always)]
+    fn pay_tranches(
+        &self,
+        n: usize,
+        period: u32,
+        collections: A,
+        state: &mut NotesState<A>,
+        out: &mut PeriodNotes<A>,
+    ) {
         let k = (period - 1) as usize;
+        let tranches = &self.tranches[..n];
+        let balance = &mut state.balance[..n];
+        let shortfall = &mut state.interest_shortfall[..n];
+        let interest_due = &mut out.interest_due[..n];
+        let interest_paid = &mut out.interest_paid[..n];
+        let principal_due = &mut out.principal_due[..n];
+        let principal_paid = &mut out.principal_paid[..n];
         out.collections = collections;
         let mut cash = state.cash + collections;
 
         let mut outstanding = A::ZERO;
-        for b in &state.balance {
+        for b in balance.iter() {
             outstanding += *b;
         }
         out.fees_due = (self.period_fee_rate * outstanding).round_money();
         out.fees_paid = cash.min_of(out.fees_due);
         cash -= out.fees_paid;
 
-        for (j, t) in self.tranches.iter().enumerate() {
-            let due = (t.period_coupon * state.balance[j]).round_money();
+        for j in 0..n {
+            let t = &tranches[j];
+            let due = (t.period_coupon * balance[j]).round_money();
             let paid = cash.min_of(due);
             cash -= paid;
-            out.interest_due[j] = due;
-            out.interest_paid[j] = paid;
+            interest_due[j] = due;
+            interest_paid[j] = paid;
 
-            let due = (state.balance[j] - t.scheduled_end_balance[k]).positive_part();
+            let due = (balance[j] - t.scheduled_end_balance[k]).positive_part();
             let paid = cash.min_of(due);
             cash -= paid;
-            state.balance[j] -= paid;
-            out.principal_due[j] = due;
-            out.principal_paid[j] = paid;
+            balance[j] -= paid;
+            principal_due[j] = due;
+            principal_paid[j] = paid;
         }
 
         out.undertaker_interest = A::ZERO;
         out.undertaker_principal = A::ZERO;
         let undertaker_alive =
             state.undertaker_defaulted_from == 0 || state.undertaker_defaulted_from > period;
-        if self.has_undertaker && undertaker_alive && !self.tranches.is_empty() {
+        if self.has_undertaker && undertaker_alive && n > 0 {
             let mut left = match self.undertaker_cap {
                 Some(cap) => (cap - state.undertaker_drawn).positive_part(),
-                None => out.interest_due[0] + out.principal_due[0],
+                None => interest_due[0] + principal_due[0],
             };
-            let interest = (out.interest_due[0] - out.interest_paid[0])
-                .positive_part()
-                .min_of(left);
+            let interest = (interest_due[0] - interest_paid[0]).positive_part().min_of(left);
             left -= interest;
-            let principal = (out.principal_due[0] - out.principal_paid[0])
+            let principal = (principal_due[0] - principal_paid[0])
                 .positive_part()
                 .min_of(left);
-            out.interest_paid[0] += interest;
-            out.principal_paid[0] += principal;
-            state.balance[0] -= principal;
+            interest_paid[0] += interest;
+            principal_paid[0] += principal;
+            balance[0] -= principal;
             state.undertaker_drawn += interest + principal;
             out.undertaker_interest = interest;
             out.undertaker_principal = principal;
         }
 
-        for j in 0..self.tranches.len() {
-            state.interest_shortfall[j] += (out.interest_due[j] - out.interest_paid[j]).positive_part();
+        for j in 0..n {
+            shortfall[j] += (interest_due[j] - interest_paid[j]).positive_part();
         }
-        out.coverage = match out.interest_due.first() {
+        out.coverage = match interest_due.first() {
             Some(due) if *due > A::ZERO => Some(((collections - out.fees_due) / *due).to_f64()),
             _ => None,
         };
+        // Sums in tranche order: the first term as it is, as `Iterator::sum` from -0.0 gives it.
+        out.interest_paid_total = sum_in_order(interest_paid);
+        out.principal_paid_total = sum_in_order(principal_paid);
         state.cash = cash;
+    }
+}
+
+/// `x_1 + x_2 + ... + x_n` added left to right (0 when empty).
+#[inline(always)]
+fn sum_in_order<A: Amount>(xs: &[A]) -> A {
+    match xs.split_first() {
+        Some((first, rest)) => rest.iter().fold(*first, |s, x| s + *x),
+        None => A::ZERO,
     }
 }
 
