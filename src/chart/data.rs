@@ -308,7 +308,7 @@ fn grid_cell(grid: &[f64], min: f64, max: f64) -> impl Fn(f64) -> usize + '_ {
     move |v: f64| {
         // A saturating cast: NaN and negative guesses give 0.
         let mut j = (((v - min) * scale).ceil() as usize).min(last);
-        while j > 0 && !(grid[j - 1] < v) {
+        while j > 0 && grid[j - 1].partial_cmp(&v) != Some(std::cmp::Ordering::Less) {
             j -= 1;
         }
         while j < last && grid[j] < v {
