@@ -295,26 +295,26 @@ impl<'a> Runs<'a> {
         // Entries that differ from `value` are moved down in order; the rest equal it
         // (`total_cmp` equality is bit equality), so they are rewritten as `value` at the end:
         // the very arrangement of swapping each equal entry up. Writing unconditionally leaves no
-        // branch to mispredict.
+        // branch to mispredict. The same pass counts the entries below `value` (none equals it).
         let mut kept = 0;
+        let mut below = 0;
         for i in 0..samples.len() {
             let x = samples[i];
             samples[kept] = x;
             kept += usize::from(x.to_bits() != value.to_bits());
+            below += usize::from(x.total_cmp(&value).is_lt());
         }
         samples[kept..].fill(value);
         let copies = (samples.len() - kept) as u64;
-        Runs::selected(&mut samples[..kept], value, count + copies, ranks)
+        let count = count + copies;
+        let split = if count == 0 { kept } else { below };
+        Runs::selected(&mut samples[..kept], value, count, split, ranks)
     }
 
     /// The sample `samples` plus `count` copies of `value`, with the order statistics of the
-    /// (1-based) `ranks` put in place by selection (see the module docs).
-    fn selected(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
-        let split = if count == 0 {
-            samples.len()
-        } else {
-            samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
-        };
+    /// (1-based) `ranks` put in place by selection (see the module docs); `split` is the number
+    /// of entries of `samples` below `value` (all of them when `count` is 0).
+    fn selected(samples: &'a mut [f64], value: f64, count: u64, split: usize, ranks: &[u64]) -> Self {
         // Rank k is the entry of place k - 1 below the copies, a copy, or place k - 1 - count.
         let mut places: Vec<usize> = ranks
             .iter()
@@ -368,20 +368,24 @@ impl<'a> Runs<'a> {
             return acc;
         }
         let split = self.split as u64;
-        // Below the copies.
+        // Below the copies: ranks a..=b are the entries a - 1..b.
         let (a, b) = (lo, hi.min(split));
-        for k in a..=b {
-            acc.add(self.sorted[(k - 1) as usize]);
+        if a <= b {
+            self.sorted[(a - 1) as usize..b as usize]
+                .iter()
+                .for_each(|&x| acc.add(x));
         }
         // The copies.
         let (a, b) = (lo.max(split + 1), hi.min(split + self.count));
         if a <= b {
             acc.add(self.value * (b - a + 1) as f64);
         }
-        // Above the copies.
+        // Above the copies: ranks a..=b are the entries a - count - 1..b - count.
         let (a, b) = (lo.max(split + self.count + 1), hi);
-        for k in a..=b {
-            acc.add(self.sorted[(k - self.count - 1) as usize]);
+        if a <= b {
+            self.sorted[(a - self.count - 1) as usize..(b - self.count) as usize]
+                .iter()
+                .for_each(|&x| acc.add(x));
         }
         acc
     }

@@ -122,8 +122,17 @@ impl Histogram {
         let width = (hi - lo) / bins as f64;
         let bin = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
         let mut weights = vec![0.0; bins];
-        for (x, w) in samples.stored() {
-            weights[bin(x)] += w;
+        match samples.weights {
+            None => samples
+                .samples
+                .stored
+                .iter()
+                .for_each(|&x| weights[bin(x)] += 1.0),
+            Some((w, _)) => {
+                for (&x, &w) in samples.samples.stored.iter().zip(w) {
+                    weights[bin(x)] += w;
+                }
+            }
         }
         if samples.samples.count > 0 {
             weights[bin(samples.samples.baseline)] += samples.baseline().sum;
@@ -236,7 +245,7 @@ pub fn tail_band(above: &WeightSums, n: u64, weighted: bool) -> (f64, f64, f64) 
 /// weighted under importance sampling (module docs).
 ///
 /// No sort: each stored value `v` is put in the cell `j(v)`, the number of grid points below it,
-/// first by arithmetic (`ceil((v - min) (points - 1) / (max - min))`) and then corrected by
+/// first by arithmetic (`floor((v - min) (points - 1) / (max - min)) + 1`) and then corrected by
 /// comparing it with the very grid values that are returned, so `j(v) = #{i : x_i < v}`
 /// exactly (the grid is nondecreasing). The paths above `x_i` are those of the cells `j > i`:
 /// a sum from the top cell down, one linear pass over the column and no copy of it. Plain
@@ -300,14 +309,19 @@ fn exceedance_of_range(
 }
 
 /// `v -> #{i : grid[i] < v}` for a nondecreasing `grid` of even steps from `min` to `max`: the
-/// cell found by arithmetic, then moved down while the grid point below is not below `v` and up
+/// cell `floor((v - min) / step) + 1` found by arithmetic, then moved down while the grid point below is not below `v` and up
 /// while the one at it is (so exact whatever the rounding of the guess; a NaN falls in cell 0).
 fn grid_cell(grid: &[f64], min: f64, max: f64) -> impl Fn(f64) -> usize + '_ {
     let last = grid.len();
     let scale = (last - 1) as f64 / (max - min);
     move |v: f64| {
-        // A saturating cast: NaN and negative guesses give 0.
-        let mut j = (((v - min) * scale).ceil() as usize).min(last);
+        // Between grid points `j - 1` and `j` when `t` is not whole (a saturating cast).
+        let t = (v - min) * scale;
+        let mut j = if t >= 0.0 {
+            (t as usize).min(last - 1) + 1
+        } else {
+            0
+        };
         while j > 0 && grid[j - 1].partial_cmp(&v) != Some(std::cmp::Ordering::Less) {
             j -= 1;
         }
@@ -400,7 +414,11 @@ pub struct ChartData {
 /// more than 1.5 times the largest payout (so the cap line is drawn where it is).
 pub fn payout<'a>(samples: impl Into<WeightedSamples<'a>>, cap: Option<f64>) -> PayoutData {
     let samples = samples.into();
-    let range = samples.samples.min_max();
+    payout_of_range(samples, samples.samples.min_max(), cap)
+}
+
+/// [`payout`] of samples whose smallest and largest are `range` (`None`: empty).
+fn payout_of_range(samples: WeightedSamples<'_>, range: Option<(f64, f64)>, cap: Option<f64>) -> PayoutData {
     let max = range.map_or(0.0, |(_, hi)| hi.max(0.0));
     payout_with(max, cap, |hi| Histogram::of_range(samples, range, 0.0, hi, BINS))
 }
@@ -458,10 +476,13 @@ impl ChartData {
                 .collect()
         };
         let undertaker = || match &scenario.undertaker {
-            Some(u) => rayon::join(
-                || Some(payout(draws, u.cap.map(f64::from_decimal))),
-                || exceedance(draws, EXCEEDANCE_POINTS),
-            ),
+            Some(u) => {
+                let range = draws.samples.min_max();
+                rayon::join(
+                    || Some(payout_of_range(draws, range, u.cap.map(f64::from_decimal))),
+                    || exceedance_of_range(draws, range, EXCEEDANCE_POINTS),
+                )
+            }
             None => (None, Vec::new()),
         };
         let default_weights = || {
