@@ -292,19 +292,7 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        // Entries that differ from `value` are moved down in order; the rest equal it
-        // (`total_cmp` equality is bit equality), so they are rewritten as `value` at the end:
-        // the very arrangement of swapping each equal entry up. Writing unconditionally leaves no
-        // branch to mispredict. The same pass counts the entries below `value` (none equals it).
-        let mut kept = 0;
-        let mut below = 0;
-        for i in 0..samples.len() {
-            let x = samples[i];
-            samples[kept] = x;
-            kept += usize::from(x.to_bits() != value.to_bits());
-            below += usize::from(x.total_cmp(&value).is_lt());
-        }
-        samples[kept..].fill(value);
+        let (kept, below) = fold_counting(samples, value);
         let copies = (samples.len() - kept) as u64;
         let count = count + copies;
         let split = if count == 0 { kept } else { below };
@@ -526,6 +514,30 @@ impl<'a> Runs<'a> {
         let std = variance.sqrt() * pow2(exponent);
         if halve { std * 2.0 } else { std }
     }
+}
+
+/// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
+/// order, and writes `value` over the rest; returns the number moved. The entries equal to
+/// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
+/// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
+/// mispredict.
+pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
+    fold_counting(samples, value).0
+}
+
+/// [`fold_out`], also counting in the same pass the entries below `value` by [`f64::total_cmp`]:
+/// `(moved, below)`.
+fn fold_counting(samples: &mut [f64], value: f64) -> (usize, usize) {
+    let mut kept = 0;
+    let mut below = 0;
+    for i in 0..samples.len() {
+        let x = samples[i];
+        samples[kept] = x;
+        kept += usize::from(x.to_bits() != value.to_bits());
+        below += usize::from(x.total_cmp(&value).is_lt());
+    }
+    samples[kept..].fill(value);
+    (kept, below)
 }
 
 /// The (1-based) ranks a [`Distribution`] of `n` samples reads: `1` and `n`, every reported

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::exposure::{PayerFigures, undertaker_obligation};
+use crate::exposure::{PayerColumn, PayerFigures, undertaker_obligation};
 use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::{Amount, snap_to_cent};
@@ -158,11 +158,11 @@ pub trait Outcomes {
     fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64);
     /// The likelihood-ratio weights of an importance-sampled run.
     fn weights(&self) -> Option<&Weights>;
-    /// The exposure view of guarantor party `p` over `periods` periods (weighted under
-    /// importance sampling); `None` when the run cannot give it (streamed runs).
-    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures>;
-    /// The exposure view of the undertaker, as [`Outcomes::party_exposure`].
-    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures>;
+    /// The exposure view of each guarantor party and of the undertaker over `periods` periods
+    /// (weighted under importance sampling); `None` when the run cannot give it (streamed runs,
+    /// a scenario without an undertaker). A stored run computes them in parallel and may
+    /// permute the payout and obligation columns in place, so asks it after the distributions.
+    fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>);
 }
 
 /// One guarantor party.
@@ -664,33 +664,124 @@ impl Outcomes for Stored {
     fn weights(&self) -> Option<&Weights> {
         self.sim.weights.as_ref()
     }
-    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures> {
-        let sim = &self.sim;
-        let col = |c| sim.samples(sim.layout.party(p, c));
-        let (payout, obligation, out) = (
-            col(PartyColumn::Payout),
-            col(PartyColumn::Obligation),
-            col(PartyColumn::CapOutPeriod),
-        );
-        Some(match &sim.weights {
-            None => PayerFigures::new(payout, obligation, out, periods),
-            Some(w) => PayerFigures::weighted(payout, obligation, out, w, periods),
-        })
+    fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        match self.sim.weights {
+            Some(_) => self.weighted_exposures(periods),
+            None => self.exposures_in_place(periods),
+        }
     }
-    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures> {
-        let sim = &self.sim;
-        self.undertaker_need.as_ref().map(|(need, need_baseline)| {
-            let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
-            let need = Samples {
+}
+
+impl Stored {
+    /// [`Outcomes::exposures`] of a plain run: each payer's payouts and obligations permuted in
+    /// place ([`PayerFigures::in_place`]), the payers in parallel on the run's threads.
+    fn exposures_in_place(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        let sim = &mut self.sim;
+        let (layout, count) = (sim.layout, sim.baseline_count);
+        let baseline = &sim.baseline;
+        // The fixed columns, then each party's columns (a block of `width`).
+        let first = layout.party(0, PartyColumn::Payout);
+        let width = layout.party(1, PartyColumn::Payout) - first;
+        let (fixed, rest) = sim.columns.split_at_mut(first);
+        let parties = &mut rest[..width * layout.parties];
+        let party = |p: usize, columns: &mut [Vec<f64>]| {
+            let at = |c| layout.party(p, c) - layout.party(p, PartyColumn::Payout);
+            let [payout, obligation, out] = columns
+                .get_disjoint_mut([
+                    at(PartyColumn::Payout),
+                    at(PartyColumn::Obligation),
+                    at(PartyColumn::CapOutPeriod),
+                ])
+                .ok()?;
+            let out = Samples {
+                stored: out,
+                baseline: baseline[layout.party(p, PartyColumn::CapOutPeriod)],
+                count,
+            };
+            let column = |stored, c| PayerColumn {
+                stored,
+                baseline: baseline[layout.party(p, c)],
+                count,
+            };
+            Some(PayerFigures::in_place(
+                column(payout, PartyColumn::Payout),
+                column(obligation, PartyColumn::Obligation),
+                out,
+                periods,
+            ))
+        };
+        let need = self.undertaker_need.as_mut();
+        let undertaker = || {
+            let (need, need_baseline) = need?;
+            let (draws, out) = (
+                layout.fixed(Column::UndertakerDraw),
+                layout.fixed(Column::UndertakerCapOutPeriod),
+            );
+            let [draws_column, out_column] = fixed.get_disjoint_mut([draws, out]).ok()?;
+            let need = PayerColumn {
                 stored: need,
                 baseline: *need_baseline,
-                count: sim.baseline_count,
+                count,
             };
-            let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
-            match &sim.weights {
-                None => PayerFigures::new(draws, need, out, periods),
-                Some(w) => PayerFigures::weighted(draws, need, out, w, periods),
-            }
+            let out = Samples {
+                stored: out_column,
+                baseline: baseline[out],
+                count,
+            };
+            let draws = PayerColumn {
+                stored: draws_column,
+                baseline: baseline[draws],
+                count,
+            };
+            Some(PayerFigures::in_place(draws, need, out, periods))
+        };
+        in_pool(sim.threads, || {
+            rayon::join(
+                || {
+                    parties
+                        .par_chunks_mut(width.max(1))
+                        .enumerate()
+                        .map(|(p, columns)| party(p, columns))
+                        .collect()
+                },
+                undertaker,
+            )
+        })
+    }
+
+    /// [`Outcomes::exposures`] of an importance-sampled run, whose columns stay in path order
+    /// beside the weights: the payers in parallel on the run's threads.
+    fn weighted_exposures(&self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        let sim = &self.sim;
+        let Some(w) = &sim.weights else {
+            return (vec![None; sim.layout.parties], None);
+        };
+        let party = |p: usize| {
+            let col = |c| sim.samples(sim.layout.party(p, c));
+            let (payout, obligation, out) = (
+                col(PartyColumn::Payout),
+                col(PartyColumn::Obligation),
+                col(PartyColumn::CapOutPeriod),
+            );
+            Some(PayerFigures::weighted(payout, obligation, out, w, periods))
+        };
+        let undertaker = || {
+            self.undertaker_need.as_ref().map(|(need, need_baseline)| {
+                let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+                let need = Samples {
+                    stored: need,
+                    baseline: *need_baseline,
+                    count: sim.baseline_count,
+                };
+                let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
+                PayerFigures::weighted(draws, need, out, w, periods)
+            })
+        };
+        in_pool(sim.threads, || {
+            rayon::join(
+                || (0..sim.layout.parties).into_par_iter().map(party).collect(),
+                undertaker,
+            )
         })
     }
 }
@@ -876,21 +967,9 @@ impl Summary {
         let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
         sim.prepare_distributions(&reported_columns(layout, has_coverage));
         let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
-        // The payers' exposure figures are independent of one another: computed in parallel.
-        let (mut party_exposures, mut undertaker_exposure) = {
-            let sim = &*sim;
-            in_pool(sim.threads(), || {
-                rayon::join(
-                    || {
-                        (0..layout.parties)
-                            .into_par_iter()
-                            .map(|p| sim.party_exposure(p, periods))
-                            .collect::<Vec<_>>()
-                    },
-                    || sim.undertaker_exposure(periods),
-                )
-            })
-        };
+        // The payers' exposure figures, after the distributions (they may permute the payout
+        // columns).
+        let (mut party_exposures, mut undertaker_exposure) = sim.exposures(periods);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
             let exposure = undertaker_exposure.take();
