@@ -596,13 +596,43 @@ pub fn quantiles_by_selection(samples: &mut [f64], levels: &[&str]) -> Vec<f64> 
 /// Mean and its standard error `std / sqrt(n)` of `samples` together with `count` copies of
 /// `baseline`, without sorting: compensated two-pass sums in slice order. `(0, 0)` when empty.
 pub fn mean_and_se(samples: &[f64], baseline: f64, count: u64) -> (f64, f64) {
+    let mut acc = CompensatedSum::new();
+    samples.iter().for_each(|&x| acc.add(x));
+    mean_and_se_after(samples, acc, baseline, count)
+}
+
+/// [`mean_and_se`] of each prefix `samples[..s]` together with `count` copies of `baseline`,
+/// for each `(s, count)` of `prefixes` (`s` ascending, within `samples`): the compensated sum
+/// over the samples is taken once, in slice order, and read at the end of each prefix, so each
+/// result is bit for bit [`mean_and_se`] of its prefix; the deviations (about each prefix's own
+/// mean) are summed per prefix.
+pub fn prefix_means_and_se(samples: &[f64], baseline: f64, prefixes: &[(usize, u64)]) -> Vec<(f64, f64)> {
+    let mut acc = CompensatedSum::new();
+    let mut from = 0;
+    let sums: Vec<CompensatedSum> = prefixes
+        .iter()
+        .map(|&(s, _)| {
+            let to = s.clamp(from, samples.len());
+            samples[from..to].iter().for_each(|&x| acc.add(x));
+            from = to;
+            acc
+        })
+        .collect();
+    prefixes
+        .iter()
+        .zip(sums)
+        .map(|(&(s, count), acc)| mean_and_se_after(&samples[..s.min(samples.len())], acc, baseline, count))
+        .collect()
+}
+
+/// [`mean_and_se`] of `samples` and `count` copies of `baseline`, given `acc`, the compensated
+/// sum of `samples` in slice order.
+fn mean_and_se_after(samples: &[f64], mut acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
     let n = samples.len() as u64 + count;
     if n == 0 {
         return (0.0, 0.0);
     }
     let nf = n as f64;
-    let mut acc = CompensatedSum::new();
-    samples.iter().for_each(|&x| acc.add(x));
     acc.add(baseline * count as f64);
     let mean = acc.total() / nf;
     if n < 2 {
@@ -969,6 +999,22 @@ mod tests {
         assert_close(m, 2.8, 1e-15);
         assert_close(se, (1.7f64 / 5.0).sqrt(), 1e-14);
         assert_eq!(mean_and_se(&[], 0.0, 0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn prefix_means_are_those_of_each_prefix_bit_for_bit() {
+        let values: Vec<f64> = (0..3000)
+            .map(|i| (f64::from(i) * 0.37).sin() * 1e3 + 1e9)
+            .collect();
+        let prefixes = [(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)];
+        let together = prefix_means_and_se(&values, 2.5, &prefixes);
+        for (&(s, count), got) in prefixes.iter().zip(together) {
+            let alone = mean_and_se(&values[..s], 2.5, count);
+            assert_eq!(
+                (got.0.to_bits(), got.1.to_bits()),
+                (alone.0.to_bits(), alone.1.to_bits())
+            );
+        }
     }
 
     // ---- exact index arithmetic ----

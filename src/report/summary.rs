@@ -29,7 +29,7 @@ use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::histogram::{Bounded, Event};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
-use crate::stats::{Distribution, Z_95, quantiles_by_selection};
+use crate::stats::{Distribution, Z_95, prefix_means_and_se, quantiles_by_selection};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,6 +150,13 @@ pub trait Outcomes {
     /// Mean and standard error of column `c` over the first `n` paths, `n` one of
     /// [`convergence_paths`].
     fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64);
+    /// [`Outcomes::prefix_estimate`] for each of `ns` (ascending), in parallel by default.
+    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)>
+    where
+        Self: Sync,
+    {
+        ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect()
+    }
     /// Number of periods of the coverage counts.
     fn periods(&self) -> usize;
     /// `(p, se)` that period `k`'s coverage is below 1.
@@ -646,6 +653,27 @@ impl Outcomes for Stored {
                 .prefix_mean_and_se(&self.sim.columns[c], self.sim.baseline[c], n),
         }
     }
+    /// A plain run's: one compensated sum over the column for all the prefixes
+    /// ([`prefix_means_and_se`], bit for bit the estimate of each prefix alone).
+    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)> {
+        let sim = &self.sim;
+        if sim.weights.is_some() {
+            return ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect();
+        }
+        let (values, baseline) = match c.checked_sub(sim.layout.len()) {
+            Some(j) => (self.losses[j].0.as_slice(), self.losses[j].1),
+            None => (sim.columns[c].as_slice(), sim.baseline[c]),
+        };
+        // The stored paths among the first n, the others baseline paths.
+        let prefixes: Vec<(usize, u64)> = ns
+            .iter()
+            .map(|&n| {
+                let s = sim.stored.partition_point(|&i| i < n);
+                (s, n - s as u64)
+            })
+            .collect();
+        prefix_means_and_se(values, baseline, &prefixes)
+    }
     fn periods(&self) -> usize {
         self.sim.coverage_below_one.len()
     }
@@ -839,18 +867,17 @@ pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
 /// The series and their points are independent and computed in parallel on the run's threads.
 fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<ConvergenceJson> {
     let layout = sim.layout();
+    let ns = convergence_paths(sim.paths());
     let series = |metric: String, c: usize| ConvergenceJson {
         metric,
-        points: convergence_paths(sim.paths())
-            .into_par_iter()
-            .map(|n| {
-                let (estimate, se) = sim.prefix_estimate(c, n);
-                ConvergencePoint {
-                    paths: n,
-                    estimate,
-                    se,
-                    ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
-                }
+        points: ns
+            .iter()
+            .zip(sim.prefix_estimates(c, &ns))
+            .map(|(&n, (estimate, se))| ConvergencePoint {
+                paths: n,
+                estimate,
+                se,
+                ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
             })
             .collect(),
     };
