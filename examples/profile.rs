@@ -35,7 +35,10 @@ fn main() {
         runner::simulate(&plan, paths, scenario.simulation.seed, threads, &runner::Silent).expect("a run");
     let simulated = start.elapsed().as_secs_f64();
     if args.get(4).is_some_and(|s| s == "simulate") {
-        println!("{paths} paths: simulate {simulated:.3} s, {} stored", sim.stored.len());
+        println!(
+            "{paths} paths: simulate {simulated:.3} s, {} stored",
+            sim.stored.len()
+        );
         return;
     }
     let chart_points = charts.then(|| ChartData::new(&scenario, &sim).pool_loss_exceedance.len());

@@ -292,17 +292,19 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        let (kept, below) = fold_counting(samples, value);
+        let kept = fold_out(samples, value);
         let copies = (samples.len() - kept) as u64;
-        let count = count + copies;
-        let split = if count == 0 { kept } else { below };
-        Runs::selected(&mut samples[..kept], value, count, split, ranks)
+        Runs::selected(&mut samples[..kept], value, count + copies, ranks)
     }
 
     /// The sample `samples` plus `count` copies of `value`, with the order statistics of the
-    /// (1-based) `ranks` put in place by selection (see the module docs); `split` is the number
-    /// of entries of `samples` below `value` (all of them when `count` is 0).
-    fn selected(samples: &'a mut [f64], value: f64, count: u64, split: usize, ranks: &[u64]) -> Self {
+    /// (1-based) `ranks` put in place by selection (see the module docs).
+    fn selected(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
+        let split = if count == 0 {
+            samples.len()
+        } else {
+            samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
+        };
         // Rank k is the entry of place k - 1 below the copies, a copy, or place k - 1 - count.
         let mut places: Vec<usize> = ranks
             .iter()
@@ -522,22 +524,14 @@ impl<'a> Runs<'a> {
 /// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
 /// mispredict.
 pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
-    fold_counting(samples, value).0
-}
-
-/// [`fold_out`], also counting in the same pass the entries below `value` by [`f64::total_cmp`]:
-/// `(moved, below)`.
-fn fold_counting(samples: &mut [f64], value: f64) -> (usize, usize) {
     let mut kept = 0;
-    let mut below = 0;
     for i in 0..samples.len() {
         let x = samples[i];
         samples[kept] = x;
         kept += usize::from(x.to_bits() != value.to_bits());
-        below += usize::from(x.total_cmp(&value).is_lt());
     }
     samples[kept..].fill(value);
-    (kept, below)
+    kept
 }
 
 /// The (1-based) ranks a [`Distribution`] of `n` samples reads: `1` and `n`, every reported
