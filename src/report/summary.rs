@@ -573,11 +573,20 @@ struct Stored {
     sim: Simulation,
     /// Tranche `j`'s loss on each stored path and on the baseline ([`tranche_loss`]).
     losses: Vec<(Vec<f64>, f64)>,
-    /// The undertaker's obligation on each stored path and on the baseline: its draw plus
+    /// The undertaker's obligation on the stored paths and on the baseline: its draw plus
     /// tranche 1's loss ([`undertaker_obligation`]), with an undertaker only.
-    undertaker_need: Option<(Vec<f64>, f64)>,
+    undertaker_need: Option<Need>,
     /// The prepared distributions, at their column's index (taken when reported).
     prepared: Vec<Option<Distribution>>,
+}
+
+/// The undertaker's obligation on the stored paths: on each of them, in path order, when the
+/// run is importance-sampled (each beside its weight); otherwise only those that differ from
+/// the baseline's obligation (all the exposure figures need), the others counted in `left_out`.
+struct Need {
+    values: Vec<f64>,
+    baseline: f64,
+    left_out: u64,
 }
 
 impl Stored {
@@ -587,12 +596,20 @@ impl Stored {
         let undertaker_need = scenario.undertaker.is_some().then(|| {
             let draws = sim.layout.fixed(Column::UndertakerDraw);
             let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
-            let need: Vec<f64> = sim.columns[draws]
+            let baseline = undertaker_obligation(sim.baseline[draws], senior_baseline);
+            let all = sim.columns[draws]
                 .iter()
                 .enumerate()
-                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])))
-                .collect();
-            (need, undertaker_obligation(sim.baseline[draws], senior_baseline))
+                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])));
+            let values: Vec<f64> = match sim.weights {
+                Some(_) => all.collect(),
+                None => all.filter(|x| x.to_bits() != baseline.to_bits()).collect(),
+            };
+            Need {
+                left_out: (sim.columns[draws].len() - values.len()) as u64,
+                values,
+                baseline,
+            }
         });
         Stored {
             sim,
@@ -740,16 +757,16 @@ impl Stored {
         };
         let need = self.undertaker_need.as_mut();
         let undertaker = || {
-            let (need, need_baseline) = need?;
+            let need = need?;
             let (draws, out) = (
                 layout.fixed(Column::UndertakerDraw),
                 layout.fixed(Column::UndertakerCapOutPeriod),
             );
             let [draws_column, out_column] = fixed.get_disjoint_mut([draws, out]).ok()?;
             let need = PayerColumn {
-                stored: need,
-                baseline: *need_baseline,
-                count,
+                stored: &mut need.values,
+                baseline: need.baseline,
+                count: count + need.left_out,
             };
             let out = Samples {
                 stored: out_column,
@@ -794,12 +811,12 @@ impl Stored {
             Some(PayerFigures::weighted(payout, obligation, out, w, periods))
         };
         let undertaker = || {
-            self.undertaker_need.as_ref().map(|(need, need_baseline)| {
+            self.undertaker_need.as_ref().map(|need| {
                 let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
                 let need = Samples {
-                    stored: need,
-                    baseline: *need_baseline,
-                    count: sim.baseline_count,
+                    stored: &need.values,
+                    baseline: need.baseline,
+                    count: sim.baseline_count + need.left_out,
                 };
                 let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
                 PayerFigures::weighted(draws, need, out, w, periods)
