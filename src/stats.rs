@@ -526,11 +526,12 @@ impl<'a> Runs<'a> {
 pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
     // The entries before the first equal one stay where they are (a column folded before is
     // passed over at the cost of a comparison per entry).
-    let mut kept = samples
+    let first = samples
         .iter()
         .position(|x| x.to_bits() == value.to_bits())
         .unwrap_or(samples.len());
-    for i in kept..samples.len() {
+    let mut kept = first;
+    for i in first..samples.len() {
         let x = samples[i];
         samples[kept] = x;
         kept += usize::from(x.to_bits() != value.to_bits());
