@@ -100,7 +100,8 @@ impl PayerFigures {
     }
 
     /// [`PayerFigures::new`] permuting the stored payouts and obligations in place instead of
-    /// copying them.
+    /// copying them (the values that differ from the baseline value end first, in no given
+    /// order).
     ///
     /// No full sort: VaR, ES and the capacities read only the ranks from `ceil(0.99 n)` on, put
     /// in place by [`var_es_of_tail`] (selection, then a sort of the entries above).
@@ -474,5 +475,30 @@ mod tests {
         assert_eq!((f.var_999, f.es_999), (999.0, 1000.0));
         assert_eq!(f.capacity_99, 990.0);
         assert_eq!(f.p_cap_exhausted_by_period, vec![0.0]);
+    }
+
+    #[test]
+    fn in_place_gives_the_figures_of_the_copies() {
+        // Payouts at the baseline value 0 among the stored paths, as a runner column holds them.
+        let pay: Vec<f64> = (0..500)
+            .map(|i| f64::from((i * 7) % 11) * 0.5 * f64::from(i % 3 == 0))
+            .collect();
+        let owe: Vec<f64> = pay.iter().map(|x| x * 1.25 + 0.5).collect();
+        let out: Vec<f64> = (0..500).map(|i| f64::from(i % 5)).collect();
+        let samples = |v| Samples {
+            stored: v,
+            baseline: 0.0,
+            count: 300,
+        };
+        let copied = PayerFigures::new(samples(&pay), samples(&owe), samples(&out), 4);
+        let (mut pay2, mut owe2) = (pay.clone(), owe.clone());
+        let column = |stored| PayerColumn {
+            stored,
+            baseline: 0.0,
+            count: 300,
+        };
+        let folded = PayerFigures::in_place(column(&mut pay2), column(&mut owe2), samples(&out), 4);
+        assert_eq!(folded, copied);
+        assert!(copied.p_called > 0.0 && copied.p_called < 1.0);
     }
 }

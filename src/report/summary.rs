@@ -168,7 +168,8 @@ pub trait Outcomes {
     /// The exposure view of each guarantor party and of the undertaker over `periods` periods
     /// (weighted under importance sampling); `None` when the run cannot give it (streamed runs,
     /// a scenario without an undertaker). A stored run computes them in parallel and may
-    /// permute the payout and obligation columns in place, so asks it after the distributions.
+    /// permute the payers' columns in place: [`Summary::build`] asks for them after the
+    /// distributions and reads those columns afterwards only for counts.
     fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>);
 }
 
@@ -881,7 +882,8 @@ pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-/// The series and their points are independent and computed in parallel on the run's threads.
+/// The series are independent and computed in parallel on the run's threads; the points of a
+/// series come from [`Outcomes::prefix_estimates`] (of a stored plain run, one running sum).
 fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<ConvergenceJson> {
     let layout = sim.layout();
     let ns = convergence_paths(sim.paths());
