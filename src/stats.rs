@@ -524,17 +524,20 @@ impl<'a> Runs<'a> {
 /// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
 /// mispredict.
 pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
+    let differs = |x: &f64| x.to_bits() != value.to_bits();
     // The entries before the first equal one stay where they are (a column folded before is
-    // passed over at the cost of a comparison per entry).
-    let first = samples
-        .iter()
-        .position(|x| x.to_bits() == value.to_bits())
-        .unwrap_or(samples.len());
+    // passed over at the cost of a comparison per entry), and so do the equal ones up to the
+    // next entry that differs: if none does, the slice is already folded (a column at the
+    // baseline value on every path is only read).
+    let first = samples.iter().position(|x| !differs(x)).unwrap_or(samples.len());
+    let Some(next) = samples[first..].iter().position(differs) else {
+        return first;
+    };
     let mut kept = first;
-    for i in first..samples.len() {
+    for i in first + next..samples.len() {
         let x = samples[i];
         samples[kept] = x;
-        kept += usize::from(x.to_bits() != value.to_bits());
+        kept += usize::from(differs(&x));
     }
     samples[kept..].fill(value);
     kept
@@ -1015,6 +1018,12 @@ mod tests {
         let mut u = [5.0, 6.0];
         assert_eq!(fold_out(&mut u, 0.0), 2);
         assert_eq!(u, [5.0, 6.0]);
+        let mut t = [7.0, 0.0, 0.0];
+        assert_eq!(fold_out(&mut t, 0.0), 1);
+        assert_eq!(t, [7.0, 0.0, 0.0]);
+        let mut r = [0.0, 0.0, 8.0, 0.0, 9.0];
+        assert_eq!(fold_out(&mut r, 0.0), 2);
+        assert_eq!(r, [8.0, 9.0, 0.0, 0.0, 0.0]);
     }
 
     #[test]
