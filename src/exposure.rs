@@ -24,7 +24,7 @@ use crate::money::{Amount, snap_to_cent};
 use crate::plan::Plan;
 use crate::runner::{self, Samples, Weights};
 use crate::stats::weighted::WeightedColumn;
-use crate::stats::{Proportion, ceil_complement_of, mean_and_se, var_es_of_tail};
+use crate::stats::{Proportion, ceil_complement_of, fold_out, mean_and_se, var_es_of_tail};
 
 /// One payer's exposure (a guarantor party's payouts, or the undertaker's draws) over all
 /// paths, from its per-path payout, obligation and cap-out period.
@@ -68,38 +68,63 @@ pub struct PayerFigures {
 impl PayerFigures {
     /// The figures of per-path `payout`, `obligation` and `cap_out_period` (the period the cap
     /// first bound, 0: never) over a term of `periods` periods. The three must cover the same
-    /// paths.
-    ///
-    /// No full sort: VaR, ES and the capacities read only the ranks from `ceil(0.99 n)` on, put
-    /// in place by [`var_es_of_tail`] (selection, then a sort of the entries above).
+    /// paths. Copies the stored payouts and obligations that differ from their baseline value
+    /// and works on the copies ([`PayerFigures::in_place`]).
     pub fn new(
         payout: Samples<'_>,
         obligation: Samples<'_>,
         cap_out_period: Samples<'_>,
         periods: usize,
     ) -> Self {
-        let n = payout.n();
-        let levels = ["0.99", "0.999"];
-        // The stored paths that differ from the baseline value, the others counted as copies of
-        // it (most payers pay nothing on most paths): `(samples, copies)`. The order statistics
-        // are unchanged; an ES tail reaching the baseline value adds its copies as one term, which
-        // for the payouts' baseline 0 is the sum of the full sort bit for bit.
-        let folded = |s: Samples<'_>| {
-            let v: Vec<f64> = s
-                .stored
+        let kept = |s: Samples<'_>| -> Vec<f64> {
+            s.stored
                 .iter()
                 .copied()
                 .filter(|x| x.to_bits() != s.baseline.to_bits())
-                .collect();
-            let copies = s.count + (s.stored.len() - v.len()) as u64;
-            (v, copies)
+                .collect()
         };
-        let (mut xs, copies) = folded(payout);
-        let (expected_payout, expected_payout_se) = mean_and_se(&xs, payout.baseline, copies);
-        let [(var_99, es_99), (var_999, es_999)] = var_es_of_tail(&mut xs, payout.baseline, copies, levels);
-        let (mut os, copies) = folded(obligation);
-        let [(capacity_99, _), (capacity_999, _)] =
-            var_es_of_tail(&mut os, obligation.baseline, copies, levels);
+        let (mut xs, mut os) = (kept(payout), kept(obligation));
+        fn column<'b>(s: Samples<'_>, kept: &'b mut [f64]) -> PayerColumn<'b> {
+            PayerColumn {
+                count: s.count + (s.stored.len() - kept.len()) as u64,
+                baseline: s.baseline,
+                stored: kept,
+            }
+        }
+        PayerFigures::in_place(
+            column(payout, &mut xs),
+            column(obligation, &mut os),
+            cap_out_period,
+            periods,
+        )
+    }
+
+    /// [`PayerFigures::new`] permuting the stored payouts and obligations in place instead of
+    /// copying them (the values that differ from the baseline value end first, in no given
+    /// order).
+    ///
+    /// No full sort: VaR, ES and the capacities read only the ranks from `ceil(0.99 n)` on, put
+    /// in place by [`var_es_of_tail`] (selection, then a sort of the entries above).
+    pub fn in_place(
+        payout: PayerColumn<'_>,
+        obligation: PayerColumn<'_>,
+        cap_out_period: Samples<'_>,
+        periods: usize,
+    ) -> Self {
+        let n = payout.n();
+        let levels = ["0.99", "0.999"];
+        let p_called = payout.count_above_zero();
+        // The stored paths that differ from the baseline value come first, in their order, the
+        // others counted as copies of it (most payers pay nothing on most paths): `(samples,
+        // copies)`. The order statistics are unchanged; an ES tail reaching the baseline value
+        // adds its copies as one term, which for the payouts' baseline 0 is the sum of the full
+        // sort bit for bit.
+        let (payout_baseline, obligation_baseline) = (payout.baseline, obligation.baseline);
+        let (xs, copies) = payout.folded();
+        let (expected_payout, expected_payout_se) = mean_and_se(xs, payout_baseline, copies);
+        let [(var_99, es_99), (var_999, es_999)] = var_es_of_tail(xs, payout_baseline, copies, levels);
+        let (os, copies) = obligation.folded();
+        let [(capacity_99, _), (capacity_999, _)] = var_es_of_tail(os, obligation_baseline, copies, levels);
         let mut first = vec![0u64; periods];
         let mut tally = |k: f64, c: u64| {
             if k >= 1.0 && (k as usize) <= periods {
@@ -109,7 +134,7 @@ impl PayerFigures {
         cap_out_period.stored.iter().for_each(|&k| tally(k, 1));
         tally(cap_out_period.baseline, cap_out_period.count);
         let exhausted = Proportion::new(first.iter().sum(), n);
-        let called = Proportion::new(payout.count_where(|x| x > 0.0), n);
+        let called = Proportion::new(p_called, n);
         let mut by = 0;
         PayerFigures {
             p_called: called.p,
@@ -148,6 +173,36 @@ impl PayerFigures {
             *x = snap_to_cent(*x);
         }
         self
+    }
+}
+
+/// A payer's per-path amounts, to be permuted in place: its stored paths' values and `count`
+/// copies of `baseline`.
+#[derive(Debug)]
+pub struct PayerColumn<'a> {
+    pub stored: &'a mut [f64],
+    pub baseline: f64,
+    pub count: u64,
+}
+
+impl<'a> PayerColumn<'a> {
+    /// Number of paths.
+    fn n(&self) -> u64 {
+        self.stored.len() as u64 + self.count
+    }
+
+    /// Number of paths with an amount above 0.
+    fn count_above_zero(&self) -> u64 {
+        let stored = self.stored.iter().filter(|&&x| x > 0.0).count() as u64;
+        stored + if self.baseline > 0.0 { self.count } else { 0 }
+    }
+
+    /// The stored values that differ from the baseline value, moved to the front in their
+    /// order ([`fold_out`]), and the number of paths at the baseline value.
+    fn folded(self) -> (&'a mut [f64], u64) {
+        let kept = fold_out(self.stored, self.baseline);
+        let copies = self.count + (self.stored.len() - kept) as u64;
+        (&mut self.stored[..kept], copies)
     }
 }
 
@@ -420,5 +475,30 @@ mod tests {
         assert_eq!((f.var_999, f.es_999), (999.0, 1000.0));
         assert_eq!(f.capacity_99, 990.0);
         assert_eq!(f.p_cap_exhausted_by_period, vec![0.0]);
+    }
+
+    #[test]
+    fn in_place_gives_the_figures_of_the_copies() {
+        // Payouts at the baseline value 0 among the stored paths, as a runner column holds them.
+        let pay: Vec<f64> = (0..500)
+            .map(|i| f64::from((i * 7) % 11) * 0.5 * f64::from(i % 3 == 0))
+            .collect();
+        let owe: Vec<f64> = pay.iter().map(|x| x * 1.25 + 0.5).collect();
+        let out: Vec<f64> = (0..500).map(|i| f64::from(i % 5)).collect();
+        let samples = |v| Samples {
+            stored: v,
+            baseline: 0.0,
+            count: 300,
+        };
+        let copied = PayerFigures::new(samples(&pay), samples(&owe), samples(&out), 4);
+        let (mut pay2, mut owe2) = (pay.clone(), owe.clone());
+        let column = |stored| PayerColumn {
+            stored,
+            baseline: 0.0,
+            count: 300,
+        };
+        let folded = PayerFigures::in_place(column(&mut pay2), column(&mut owe2), samples(&out), 4);
+        assert_eq!(folded, copied);
+        assert!(copied.p_called > 0.0 && copied.p_called < 1.0);
     }
 }

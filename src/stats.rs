@@ -292,17 +292,7 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        // Entries that differ from `value` are moved down in order; the rest equal it
-        // (`total_cmp` equality is bit equality), so they are rewritten as `value` at the end:
-        // the very arrangement of swapping each equal entry up. Writing unconditionally leaves no
-        // branch to mispredict.
-        let mut kept = 0;
-        for i in 0..samples.len() {
-            let x = samples[i];
-            samples[kept] = x;
-            kept += usize::from(x.to_bits() != value.to_bits());
-        }
-        samples[kept..].fill(value);
+        let kept = fold_out(samples, value);
         let copies = (samples.len() - kept) as u64;
         Runs::selected(&mut samples[..kept], value, count + copies, ranks)
     }
@@ -368,20 +358,24 @@ impl<'a> Runs<'a> {
             return acc;
         }
         let split = self.split as u64;
-        // Below the copies.
+        // Below the copies: ranks a..=b are the entries a - 1..b.
         let (a, b) = (lo, hi.min(split));
-        for k in a..=b {
-            acc.add(self.sorted[(k - 1) as usize]);
+        if a <= b {
+            self.sorted[(a - 1) as usize..b as usize]
+                .iter()
+                .for_each(|&x| acc.add(x));
         }
         // The copies.
         let (a, b) = (lo.max(split + 1), hi.min(split + self.count));
         if a <= b {
             acc.add(self.value * (b - a + 1) as f64);
         }
-        // Above the copies.
+        // Above the copies: ranks a..=b are the entries a - count - 1..b - count.
         let (a, b) = (lo.max(split + self.count + 1), hi);
-        for k in a..=b {
-            acc.add(self.sorted[(k - self.count - 1) as usize]);
+        if a <= b {
+            self.sorted[(a - self.count - 1) as usize..(b - self.count) as usize]
+                .iter()
+                .for_each(|&x| acc.add(x));
         }
         acc
     }
@@ -524,6 +518,31 @@ impl<'a> Runs<'a> {
     }
 }
 
+/// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
+/// order, and writes `value` over the rest; returns their number. The entries equal to
+/// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
+/// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
+/// mispredict.
+pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
+    let differs = |x: &f64| x.to_bits() != value.to_bits();
+    // The entries before the first equal one stay where they are (a column folded before is
+    // passed over at the cost of a comparison per entry), and so do the equal ones up to the
+    // next entry that differs: if none does, the slice is already folded (a column at the
+    // baseline value on every path is only read).
+    let first = samples.iter().position(|x| !differs(x)).unwrap_or(samples.len());
+    let Some(next) = samples[first..].iter().position(differs) else {
+        return first;
+    };
+    let mut kept = first;
+    for i in first + next..samples.len() {
+        let x = samples[i];
+        samples[kept] = x;
+        kept += usize::from(differs(&x));
+    }
+    samples[kept..].fill(value);
+    kept
+}
+
 /// The (1-based) ranks a [`Distribution`] of `n` samples reads: `1` and `n`, every reported
 /// `VaR_q` and the ends of its interval, and the first rank `n - m + 1` of the `ES` tail.
 fn summary_ranks(n: u64) -> Vec<u64> {
@@ -580,13 +599,43 @@ pub fn quantiles_by_selection(samples: &mut [f64], levels: &[&str]) -> Vec<f64> 
 /// Mean and its standard error `std / sqrt(n)` of `samples` together with `count` copies of
 /// `baseline`, without sorting: compensated two-pass sums in slice order. `(0, 0)` when empty.
 pub fn mean_and_se(samples: &[f64], baseline: f64, count: u64) -> (f64, f64) {
+    let mut acc = CompensatedSum::new();
+    samples.iter().for_each(|&x| acc.add(x));
+    mean_and_se_after(samples, acc, baseline, count)
+}
+
+/// [`mean_and_se`] of each prefix `samples[..s]` together with `count` copies of `baseline`,
+/// for each `(s, count)` of `prefixes` (`s` ascending, within `samples`): the compensated sum
+/// over the samples is taken once, in slice order, and read at the end of each prefix, so each
+/// result is bit for bit [`mean_and_se`] of its prefix; the deviations (about each prefix's own
+/// mean) are summed per prefix.
+pub fn prefix_means_and_se(samples: &[f64], baseline: f64, prefixes: &[(usize, u64)]) -> Vec<(f64, f64)> {
+    let mut acc = CompensatedSum::new();
+    let mut from = 0;
+    let sums: Vec<CompensatedSum> = prefixes
+        .iter()
+        .map(|&(s, _)| {
+            let to = s.clamp(from, samples.len());
+            samples[from..to].iter().for_each(|&x| acc.add(x));
+            from = to;
+            acc
+        })
+        .collect();
+    prefixes
+        .iter()
+        .zip(sums)
+        .map(|(&(s, count), acc)| mean_and_se_after(&samples[..s.min(samples.len())], acc, baseline, count))
+        .collect()
+}
+
+/// [`mean_and_se`] of `samples` and `count` copies of `baseline`, given `acc`, the compensated
+/// sum of `samples` in slice order.
+fn mean_and_se_after(samples: &[f64], mut acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
     let n = samples.len() as u64 + count;
     if n == 0 {
         return (0.0, 0.0);
     }
     let nf = n as f64;
-    let mut acc = CompensatedSum::new();
-    samples.iter().for_each(|&x| acc.add(x));
     acc.add(baseline * count as f64);
     let mean = acc.total() / nf;
     if n < 2 {
@@ -953,6 +1002,44 @@ mod tests {
         assert_close(m, 2.8, 1e-15);
         assert_close(se, (1.7f64 / 5.0).sqrt(), 1e-14);
         assert_eq!(mean_and_se(&[], 0.0, 0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn fold_out_keeps_the_order_of_the_others() {
+        let mut v = [1.0, 2.0, 0.0, 3.0, -0.0, 0.0, 4.0];
+        // -0.0 is not 0.0 bit for bit: it stays among the others.
+        assert_eq!(fold_out(&mut v, 0.0), 5);
+        assert_eq!(
+            v.map(f64::to_bits),
+            [1.0, 2.0, 3.0, -0.0, 4.0, 0.0, 0.0].map(f64::to_bits)
+        );
+        let mut w = [0.0, 0.0];
+        assert_eq!(fold_out(&mut w, 0.0), 0);
+        let mut u = [5.0, 6.0];
+        assert_eq!(fold_out(&mut u, 0.0), 2);
+        assert_eq!(u, [5.0, 6.0]);
+        let mut t = [7.0, 0.0, 0.0];
+        assert_eq!(fold_out(&mut t, 0.0), 1);
+        assert_eq!(t, [7.0, 0.0, 0.0]);
+        let mut r = [0.0, 0.0, 8.0, 0.0, 9.0];
+        assert_eq!(fold_out(&mut r, 0.0), 2);
+        assert_eq!(r, [8.0, 9.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn prefix_means_are_those_of_each_prefix_bit_for_bit() {
+        let values: Vec<f64> = (0..3000)
+            .map(|i| (f64::from(i) * 0.37).sin() * 1e3 + 1e9)
+            .collect();
+        let prefixes = [(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)];
+        let together = prefix_means_and_se(&values, 2.5, &prefixes);
+        for (&(s, count), got) in prefixes.iter().zip(together) {
+            let alone = mean_and_se(&values[..s], 2.5, count);
+            assert_eq!(
+                (got.0.to_bits(), got.1.to_bits()),
+                (alone.0.to_bits(), alone.1.to_bits())
+            );
+        }
     }
 
     // ---- exact index arithmetic ----

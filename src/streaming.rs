@@ -252,11 +252,7 @@ impl Outcomes for StreamedRun {
     }
     /// Not given: the exposure view needs each path's obligation beside its payout, which the
     /// accumulators do not keep.
-    fn party_exposure(&self, _p: usize, _periods: usize) -> Option<PayerFigures> {
-        None
-    }
-    /// Not given, as [`Outcomes::party_exposure`].
-    fn undertaker_exposure(&self, _periods: usize) -> Option<PayerFigures> {
-        None
+    fn exposures(&mut self, _periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        (vec![None; self.layout.parties], None)
     }
 }

@@ -14,7 +14,9 @@
 
 use crate::model::Scenario;
 use crate::money::Amount;
-use crate::runner::{Column, PartyColumn, Samples, Simulation};
+use rayon::prelude::*;
+
+use crate::runner::{Column, PartyColumn, Samples, Simulation, in_pool};
 use crate::stats::weighted::{WeightSums, probability_of};
 use crate::streaming::StreamedRun;
 
@@ -70,11 +72,7 @@ impl<'a> WeightedSamples<'a> {
     fn baseline(&self) -> WeightSums {
         match self.weights {
             Some((_, b)) => b,
-            None => WeightSums {
-                count: self.samples.count,
-                sum: self.samples.count as f64,
-                sum_sq: self.samples.count as f64,
-            },
+            None => WeightSums::of_unit_weights(self.samples.count),
         }
     }
 }
@@ -102,8 +100,19 @@ impl Histogram {
     /// range around the value.
     pub fn new<'a>(samples: impl Into<WeightedSamples<'a>>, lo: f64, hi: f64, bins: usize) -> Histogram {
         let samples = samples.into();
+        Histogram::of_range(samples, samples.samples.min_max(), lo, hi, bins)
+    }
+
+    /// [`Histogram::new`] of samples whose smallest and largest are `range` (`None`: empty).
+    fn of_range(
+        samples: WeightedSamples<'_>,
+        range: Option<(f64, f64)>,
+        lo: f64,
+        hi: f64,
+        bins: usize,
+    ) -> Histogram {
         let bins = bins.max(1);
-        let (min, max) = samples.samples.min_max().unwrap_or((0.0, 0.0));
+        let (min, max) = range.unwrap_or((0.0, 0.0));
         let mut lo = lo.min(min);
         let mut hi = hi.max(max);
         if hi <= lo {
@@ -113,8 +122,17 @@ impl Histogram {
         let width = (hi - lo) / bins as f64;
         let bin = |x: f64| (((x - lo) / width) as usize).min(bins - 1);
         let mut weights = vec![0.0; bins];
-        for (x, w) in samples.stored() {
-            weights[bin(x)] += w;
+        match samples.weights {
+            None => samples
+                .samples
+                .stored
+                .iter()
+                .for_each(|&x| weights[bin(x)] += 1.0),
+            Some((w, _)) => {
+                for (&x, &w) in samples.samples.stored.iter().zip(w) {
+                    weights[bin(x)] += w;
+                }
+            }
         }
         if samples.samples.count > 0 {
             weights[bin(samples.samples.baseline)] += samples.baseline().sum;
@@ -225,34 +243,93 @@ pub fn tail_band(above: &WeightSums, n: u64, weighted: bool) -> (f64, f64, f64) 
 
 /// `P(X > x)` on an even grid of `points` values from the smallest to the largest sample,
 /// weighted under importance sampling (module docs).
+///
+/// No sort: each stored value `v` is put in the cell `j(v)`, the number of grid points below it,
+/// first by arithmetic (`floor((v - min) (points - 1) / (max - min)) + 1`) and then corrected by
+/// comparing it with the very grid values that are returned, so `j(v) = #{i : x_i < v}`
+/// exactly (the grid is nondecreasing). The paths above `x_i` are those of the cells `j > i`:
+/// a sum from the top cell down, one linear pass over the column and no copy of it. Plain
+/// paths are counted (their weight sums are those counts, exactly); weighted paths' weights are
+/// summed per cell in path order, then cell by cell from the top.
 pub fn exceedance<'a>(samples: impl Into<WeightedSamples<'a>>, points: usize) -> Vec<Exceedance> {
     let samples = samples.into();
-    let Some((min, max)) = samples.samples.min_max() else {
+    exceedance_of_range(samples, samples.samples.min_max(), points)
+}
+
+/// [`exceedance`] of samples whose smallest and largest are `range` (`None`: empty).
+fn exceedance_of_range(
+    samples: WeightedSamples<'_>,
+    range: Option<(f64, f64)>,
+    points: usize,
+) -> Vec<Exceedance> {
+    let Some((min, max)) = range else {
         return Vec::new();
     };
-    let mut sorted: Vec<(f64, f64)> = samples.stored().collect();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // above[i]: the weights of sorted[i..].
-    let mut above = vec![WeightSums::default(); sorted.len() + 1];
-    for i in (0..sorted.len()).rev() {
-        above[i] = above[i + 1];
-        above[i].add(sorted[i].1);
-    }
+    let points = points.max(2);
+    let grid: Vec<f64> = (0..points)
+        .map(|i| min + (max - min) * i as f64 / (points - 1) as f64)
+        .collect();
+    let cell = grid_cell(&grid, min, max);
+    // cells[j]: the weights of the stored values with `j` grid points below them.
+    let cells: Vec<WeightSums> = match samples.weights {
+        None => {
+            let mut counts = vec![0u64; points + 1];
+            for &v in samples.samples.stored {
+                counts[cell(v)] += 1;
+            }
+            counts.into_iter().map(WeightSums::of_unit_weights).collect()
+        }
+        Some((w, _)) => {
+            let mut cells = vec![WeightSums::default(); points + 1];
+            for (&v, &w) in samples.samples.stored.iter().zip(w) {
+                cells[cell(v)].add(w);
+            }
+            cells
+        }
+    };
     let baseline = samples.baseline();
     let n = samples.samples.n();
     let weighted = samples.weights.is_some();
-    let points = points.max(2);
-    (0..points)
+    let mut above = WeightSums::default();
+    let mut curve: Vec<Exceedance> = (0..points)
+        .rev()
         .map(|i| {
-            let x = min + (max - min) * i as f64 / (points - 1) as f64;
-            let mut tail = above[sorted.partition_point(|v| v.0 <= x)];
+            let x = grid[i];
+            above = above.merged(&cells[i + 1]);
+            let mut tail = above;
             if samples.samples.baseline > x {
                 tail = tail.merged(&baseline);
             }
             let (p, lo, hi) = tail_band(&tail, n, weighted);
             Exceedance { x, p, lo, hi }
         })
-        .collect()
+        .collect();
+    curve.reverse();
+    curve
+}
+
+/// `v -> #{i : grid[i] < v}` for a nondecreasing `grid` of even steps from `min` to `max`: the
+/// cell `floor((v - min) / step) + 1` found by arithmetic, then moved down while the grid point below is not below `v` and up
+/// while the one at it is (so exact whatever the rounding of the guess; a NaN falls in cell 0).
+fn grid_cell(grid: &[f64], min: f64, max: f64) -> impl Fn(f64) -> usize + '_ {
+    let last = grid.len();
+    let scale = (last - 1) as f64 / (max - min);
+    move |v: f64| {
+        // Between grid points `j - 1` and `j` when `t` is not whole (a saturating cast).
+        let t = (v - min) * scale;
+        let mut j = if t >= 0.0 {
+            (t as usize).min(last - 1) + 1
+        } else {
+            0
+        };
+        while j > 0 && grid[j - 1].partial_cmp(&v) != Some(std::cmp::Ordering::Less) {
+            j -= 1;
+        }
+        while j < last && grid[j] < v {
+            j += 1;
+        }
+        j
+    }
 }
 
 /// The smallest positive value of `values`.
@@ -337,8 +414,13 @@ pub struct ChartData {
 /// more than 1.5 times the largest payout (so the cap line is drawn where it is).
 pub fn payout<'a>(samples: impl Into<WeightedSamples<'a>>, cap: Option<f64>) -> PayoutData {
     let samples = samples.into();
-    let max = samples.samples.min_max().map_or(0.0, |(_, hi)| hi.max(0.0));
-    payout_with(max, cap, |hi| Histogram::new(samples, 0.0, hi, BINS))
+    payout_of_range(samples, samples.samples.min_max(), cap)
+}
+
+/// [`payout`] of samples whose smallest and largest are `range` (`None`: empty).
+fn payout_of_range(samples: WeightedSamples<'_>, range: Option<(f64, f64)>, cap: Option<f64>) -> PayoutData {
+    let max = range.map_or(0.0, |(_, hi)| hi.max(0.0));
+    payout_with(max, cap, |hi| Histogram::of_range(samples, range, 0.0, hi, BINS))
 }
 
 /// [`payout`] around `histogram(hi)`, for the largest payout `max`.
@@ -362,40 +444,68 @@ fn payout_binned(binned: &[(f64, u64)], cap: Option<f64>) -> PayoutData {
 }
 
 impl ChartData {
-    /// Computes the chart data of `sim` (does not reorder its columns).
+    /// Computes the chart data of `sim` (does not reorder its columns). The histograms, curves
+    /// and counts are independent of one another, so they are computed in parallel on the run's
+    /// number of threads; each is the one computed alone.
     pub fn new(scenario: &Scenario, sim: &Simulation) -> ChartData {
+        in_pool(sim.threads, || ChartData::in_parallel(scenario, sim))
+    }
+
+    /// [`ChartData::new`] in the current rayon pool.
+    fn in_parallel(scenario: &Scenario, sim: &Simulation) -> ChartData {
         let column = |c| WeightedSamples::of(sim, c);
         let pool = column(sim.layout.fixed(Column::PoolLoss));
         let gross = column(sim.layout.fixed(Column::GrossDefaultLoss));
-        let payouts = scenario
-            .parties()
-            .enumerate()
-            .map(|(p, (_, party))| {
-                let col = column(sim.layout.party(p, PartyColumn::Payout));
-                payout(col, party.cap.map(f64::from_decimal))
-            })
-            .collect();
         let draws = column(sim.layout.fixed(Column::UndertakerDraw));
-        let undertaker = scenario
-            .undertaker
-            .as_ref()
-            .map(|u| payout(draws, u.cap.map(f64::from_decimal)));
-        let undertaker_exceedance = if undertaker.is_some() {
-            exceedance(draws, EXCEEDANCE_POINTS)
-        } else {
-            Vec::new()
+        let parties: Vec<_> = scenario.parties().collect();
+        let pool_loss = || {
+            let range = pool.samples.min_max();
+            rayon::join(
+                || Histogram::of_range(pool, range, 0.0, 0.0, BINS),
+                || exceedance_of_range(pool, range, EXCEEDANCE_POINTS),
+            )
         };
-        let firms = scenario.firms.len();
-        let mut default_weights = vec![0.0; firms + 1];
-        let defaults = column(sim.layout.fixed(Column::Defaults));
-        for (d, w) in defaults.stored() {
-            default_weights[(d as usize).min(firms)] += w;
-        }
-        default_weights[(defaults.samples.baseline as usize).min(firms)] += defaults.baseline().sum;
+        let payouts = || -> Vec<PayoutData> {
+            parties
+                .par_iter()
+                .enumerate()
+                .map(|(p, (_, party))| {
+                    let col = column(sim.layout.party(p, PartyColumn::Payout));
+                    payout(col, party.cap.map(f64::from_decimal))
+                })
+                .collect()
+        };
+        let undertaker = || match &scenario.undertaker {
+            Some(u) => {
+                let range = draws.samples.min_max();
+                rayon::join(
+                    || Some(payout_of_range(draws, range, u.cap.map(f64::from_decimal))),
+                    || exceedance_of_range(draws, range, EXCEEDANCE_POINTS),
+                )
+            }
+            None => (None, Vec::new()),
+        };
+        let default_weights = || {
+            let firms = scenario.firms.len();
+            let mut weights = vec![0.0; firms + 1];
+            let defaults = column(sim.layout.fixed(Column::Defaults));
+            for (d, w) in defaults.stored() {
+                weights[(d as usize).min(firms)] += w;
+            }
+            weights[(defaults.samples.baseline as usize).min(firms)] += defaults.baseline().sum;
+            weights
+        };
+        let (
+            ((pool_loss, pool_loss_exceedance), gross_loss_exceedance),
+            (payouts, ((undertaker, undertaker_exceedance), default_weights)),
+        ) = rayon::join(
+            || rayon::join(pool_loss, || exceedance(gross, EXCEEDANCE_POINTS)),
+            || rayon::join(payouts, || rayon::join(undertaker, default_weights)),
+        );
         ChartData {
-            pool_loss: Histogram::new(pool, 0.0, 0.0, BINS),
-            pool_loss_exceedance: exceedance(pool, EXCEEDANCE_POINTS),
-            gross_loss_exceedance: exceedance(gross, EXCEEDANCE_POINTS),
+            pool_loss,
+            pool_loss_exceedance,
+            gross_loss_exceedance,
             payouts,
             undertaker,
             undertaker_exceedance,
@@ -493,6 +603,48 @@ mod tests {
         assert!(hi > 0.0 && hi < 0.01);
         let (lo, hi) = wilson(500, 1000, Z_95);
         assert!(lo < 0.5 && hi > 0.5);
+    }
+
+    /// Values on and between the grid points (the grid of 0..=9 over 10 points is the integers),
+    /// with ties, a baseline and weights: the counts and weight sums strictly above each grid
+    /// point, recounted path by path.
+    #[test]
+    fn exceedance_matches_a_count_at_each_grid_point() {
+        let values: Vec<f64> = (0..500).map(|i| f64::from((i * 37) % 19) * 0.5).collect();
+        let weights: Vec<f64> = (0..500).map(|i| 0.25 + f64::from(i % 7) * 0.125).collect();
+        let samples = Samples {
+            stored: &values,
+            baseline: 3.0,
+            count: 40,
+        };
+        let base = WeightSums {
+            count: 40,
+            sum: 30.0,
+            sum_sq: 25.0,
+        };
+        let plain = exceedance(samples, 10);
+        let weighted = exceedance(
+            WeightedSamples {
+                samples,
+                weights: Some((&weights, base)),
+            },
+            10,
+        );
+        for (i, (e, ew)) in plain.iter().zip(&weighted).enumerate() {
+            assert_eq!(e.x, i as f64);
+            let (above, base_above) = (|v: f64| v > e.x, 3.0 > e.x);
+            let count = values.iter().filter(|&&v| above(v)).count() + if base_above { 40 } else { 0 };
+            assert_eq!(e.p, count as f64 / 540.0, "x = {}", e.x);
+            // Every weight is a multiple of 1/8, so the sums are exact in any order.
+            let sum: f64 = values
+                .iter()
+                .zip(&weights)
+                .filter(|p| above(*p.0))
+                .map(|p| p.1)
+                .sum::<f64>()
+                + if base_above { 30.0 } else { 0.0 };
+            assert_eq!(ew.p, sum / 540.0, "x = {}", e.x);
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::exposure::{PayerFigures, undertaker_obligation};
+use crate::exposure::{PayerColumn, PayerFigures, undertaker_obligation};
 use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::{Amount, snap_to_cent};
@@ -29,7 +29,7 @@ use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::histogram::{Bounded, Event};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
-use crate::stats::{Distribution, Z_95, quantiles_by_selection};
+use crate::stats::{Distribution, Z_95, prefix_means_and_se, quantiles_by_selection};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,6 +150,13 @@ pub trait Outcomes {
     /// Mean and standard error of column `c` over the first `n` paths, `n` one of
     /// [`convergence_paths`].
     fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64);
+    /// [`Outcomes::prefix_estimate`] for each of `ns` (ascending), in parallel by default.
+    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)>
+    where
+        Self: Sync,
+    {
+        ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect()
+    }
     /// Number of periods of the coverage counts.
     fn periods(&self) -> usize;
     /// `(p, se)` that period `k`'s coverage is below 1.
@@ -158,11 +165,12 @@ pub trait Outcomes {
     fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64);
     /// The likelihood-ratio weights of an importance-sampled run.
     fn weights(&self) -> Option<&Weights>;
-    /// The exposure view of guarantor party `p` over `periods` periods (weighted under
-    /// importance sampling); `None` when the run cannot give it (streamed runs).
-    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures>;
-    /// The exposure view of the undertaker, as [`Outcomes::party_exposure`].
-    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures>;
+    /// The exposure view of each guarantor party and of the undertaker over `periods` periods
+    /// (weighted under importance sampling); `None` when the run cannot give it (streamed runs,
+    /// a scenario without an undertaker). A stored run computes them in parallel and may
+    /// permute the payers' columns in place: [`Summary::build`] asks for them after the
+    /// distributions and reads those columns afterwards only for counts.
+    fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>);
 }
 
 /// One guarantor party.
@@ -566,11 +574,20 @@ struct Stored {
     sim: Simulation,
     /// Tranche `j`'s loss on each stored path and on the baseline ([`tranche_loss`]).
     losses: Vec<(Vec<f64>, f64)>,
-    /// The undertaker's obligation on each stored path and on the baseline: its draw plus
+    /// The undertaker's obligation on the stored paths and on the baseline: its draw plus
     /// tranche 1's loss ([`undertaker_obligation`]), with an undertaker only.
-    undertaker_need: Option<(Vec<f64>, f64)>,
+    undertaker_need: Option<Need>,
     /// The prepared distributions, at their column's index (taken when reported).
     prepared: Vec<Option<Distribution>>,
+}
+
+/// The undertaker's obligation on the stored paths: on each of them, in path order, when the
+/// run is importance-sampled (each beside its weight); otherwise only those that differ from
+/// the baseline's obligation (all the exposure figures need), the others counted in `left_out`.
+struct Need {
+    values: Vec<f64>,
+    baseline: f64,
+    left_out: u64,
 }
 
 impl Stored {
@@ -580,12 +597,20 @@ impl Stored {
         let undertaker_need = scenario.undertaker.is_some().then(|| {
             let draws = sim.layout.fixed(Column::UndertakerDraw);
             let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
-            let need: Vec<f64> = sim.columns[draws]
+            let baseline = undertaker_obligation(sim.baseline[draws], senior_baseline);
+            let all = sim.columns[draws]
                 .iter()
                 .enumerate()
-                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])))
-                .collect();
-            (need, undertaker_obligation(sim.baseline[draws], senior_baseline))
+                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])));
+            let values: Vec<f64> = match sim.weights {
+                Some(_) => all.collect(),
+                None => all.filter(|x| x.to_bits() != baseline.to_bits()).collect(),
+            };
+            Need {
+                left_out: (sim.columns[draws].len() - values.len()) as u64,
+                values,
+                baseline,
+            }
         });
         Stored {
             sim,
@@ -646,6 +671,27 @@ impl Outcomes for Stored {
                 .prefix_mean_and_se(&self.sim.columns[c], self.sim.baseline[c], n),
         }
     }
+    /// A plain run's: one compensated sum over the column for all the prefixes
+    /// ([`prefix_means_and_se`], bit for bit the estimate of each prefix alone).
+    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)> {
+        let sim = &self.sim;
+        if sim.weights.is_some() {
+            return ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect();
+        }
+        let (values, baseline) = match c.checked_sub(sim.layout.len()) {
+            Some(j) => (self.losses[j].0.as_slice(), self.losses[j].1),
+            None => (sim.columns[c].as_slice(), sim.baseline[c]),
+        };
+        // The stored paths among the first n, the others baseline paths.
+        let prefixes: Vec<(usize, u64)> = ns
+            .iter()
+            .map(|&n| {
+                let s = sim.stored.partition_point(|&i| i < n);
+                (s, n - s as u64)
+            })
+            .collect();
+        prefix_means_and_se(values, baseline, &prefixes)
+    }
     fn periods(&self) -> usize {
         self.sim.coverage_below_one.len()
     }
@@ -664,33 +710,124 @@ impl Outcomes for Stored {
     fn weights(&self) -> Option<&Weights> {
         self.sim.weights.as_ref()
     }
-    fn party_exposure(&self, p: usize, periods: usize) -> Option<PayerFigures> {
-        let sim = &self.sim;
-        let col = |c| sim.samples(sim.layout.party(p, c));
-        let (payout, obligation, out) = (
-            col(PartyColumn::Payout),
-            col(PartyColumn::Obligation),
-            col(PartyColumn::CapOutPeriod),
-        );
-        Some(match &sim.weights {
-            None => PayerFigures::new(payout, obligation, out, periods),
-            Some(w) => PayerFigures::weighted(payout, obligation, out, w, periods),
+    fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        match self.sim.weights {
+            Some(_) => self.weighted_exposures(periods),
+            None => self.exposures_in_place(periods),
+        }
+    }
+}
+
+impl Stored {
+    /// [`Outcomes::exposures`] of a plain run: each payer's payouts and obligations permuted in
+    /// place ([`PayerFigures::in_place`]), the payers in parallel on the run's threads.
+    fn exposures_in_place(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
+        let sim = &mut self.sim;
+        let (layout, count) = (sim.layout, sim.baseline_count);
+        let baseline = &sim.baseline;
+        // The fixed columns, then each party's columns (a block of `width`).
+        let first = layout.party(0, PartyColumn::Payout);
+        let width = layout.party(1, PartyColumn::Payout) - first;
+        let (fixed, rest) = sim.columns.split_at_mut(first);
+        let parties = &mut rest[..width * layout.parties];
+        let party = |p: usize, columns: &mut [Vec<f64>]| {
+            let at = |c| layout.party(p, c) - layout.party(p, PartyColumn::Payout);
+            let [payout, obligation, out] = columns
+                .get_disjoint_mut([
+                    at(PartyColumn::Payout),
+                    at(PartyColumn::Obligation),
+                    at(PartyColumn::CapOutPeriod),
+                ])
+                .ok()?;
+            let out = Samples {
+                stored: out,
+                baseline: baseline[layout.party(p, PartyColumn::CapOutPeriod)],
+                count,
+            };
+            let column = |stored, c| PayerColumn {
+                stored,
+                baseline: baseline[layout.party(p, c)],
+                count,
+            };
+            Some(PayerFigures::in_place(
+                column(payout, PartyColumn::Payout),
+                column(obligation, PartyColumn::Obligation),
+                out,
+                periods,
+            ))
+        };
+        let need = self.undertaker_need.as_mut();
+        let undertaker = || {
+            let need = need?;
+            let (draws, out) = (
+                layout.fixed(Column::UndertakerDraw),
+                layout.fixed(Column::UndertakerCapOutPeriod),
+            );
+            let [draws_column, out_column] = fixed.get_disjoint_mut([draws, out]).ok()?;
+            let need = PayerColumn {
+                stored: &mut need.values,
+                baseline: need.baseline,
+                count: count + need.left_out,
+            };
+            let out = Samples {
+                stored: out_column,
+                baseline: baseline[out],
+                count,
+            };
+            let draws = PayerColumn {
+                stored: draws_column,
+                baseline: baseline[draws],
+                count,
+            };
+            Some(PayerFigures::in_place(draws, need, out, periods))
+        };
+        in_pool(sim.threads, || {
+            rayon::join(
+                || {
+                    parties
+                        .par_chunks_mut(width.max(1))
+                        .enumerate()
+                        .map(|(p, columns)| party(p, columns))
+                        .collect()
+                },
+                undertaker,
+            )
         })
     }
-    fn undertaker_exposure(&self, periods: usize) -> Option<PayerFigures> {
+
+    /// [`Outcomes::exposures`] of an importance-sampled run, whose columns stay in path order
+    /// beside the weights: the payers in parallel on the run's threads.
+    fn weighted_exposures(&self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
         let sim = &self.sim;
-        self.undertaker_need.as_ref().map(|(need, need_baseline)| {
-            let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
-            let need = Samples {
-                stored: need,
-                baseline: *need_baseline,
-                count: sim.baseline_count,
-            };
-            let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
-            match &sim.weights {
-                None => PayerFigures::new(draws, need, out, periods),
-                Some(w) => PayerFigures::weighted(draws, need, out, w, periods),
-            }
+        let Some(w) = &sim.weights else {
+            return (vec![None; sim.layout.parties], None);
+        };
+        let party = |p: usize| {
+            let col = |c| sim.samples(sim.layout.party(p, c));
+            let (payout, obligation, out) = (
+                col(PartyColumn::Payout),
+                col(PartyColumn::Obligation),
+                col(PartyColumn::CapOutPeriod),
+            );
+            Some(PayerFigures::weighted(payout, obligation, out, w, periods))
+        };
+        let undertaker = || {
+            self.undertaker_need.as_ref().map(|need| {
+                let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
+                let need = Samples {
+                    stored: &need.values,
+                    baseline: need.baseline,
+                    count: sim.baseline_count + need.left_out,
+                };
+                let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
+                PayerFigures::weighted(draws, need, out, w, periods)
+            })
+        };
+        in_pool(sim.threads, || {
+            rayon::join(
+                || (0..sim.layout.parties).into_par_iter().map(party).collect(),
+                undertaker,
+            )
         })
     }
 }
@@ -745,21 +882,21 @@ pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
 
 /// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
 /// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-/// The series and their points are independent and computed in parallel on the run's threads.
+/// The series are independent and computed in parallel on the run's threads; the points of a
+/// series come from [`Outcomes::prefix_estimates`] (of a stored plain run, one running sum).
 fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<ConvergenceJson> {
     let layout = sim.layout();
+    let ns = convergence_paths(sim.paths());
     let series = |metric: String, c: usize| ConvergenceJson {
         metric,
-        points: convergence_paths(sim.paths())
-            .into_par_iter()
-            .map(|n| {
-                let (estimate, se) = sim.prefix_estimate(c, n);
-                ConvergencePoint {
-                    paths: n,
-                    estimate,
-                    se,
-                    ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
-                }
+        points: ns
+            .iter()
+            .zip(sim.prefix_estimates(c, &ns))
+            .map(|(&n, (estimate, se))| ConvergencePoint {
+                paths: n,
+                estimate,
+                se,
+                ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
             })
             .collect(),
     };
@@ -876,21 +1013,9 @@ impl Summary {
         let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
         sim.prepare_distributions(&reported_columns(layout, has_coverage));
         let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
-        // The payers' exposure figures are independent of one another: computed in parallel.
-        let (mut party_exposures, mut undertaker_exposure) = {
-            let sim = &*sim;
-            in_pool(sim.threads(), || {
-                rayon::join(
-                    || {
-                        (0..layout.parties)
-                            .into_par_iter()
-                            .map(|p| sim.party_exposure(p, periods))
-                            .collect::<Vec<_>>()
-                    },
-                    || sim.undertaker_exposure(periods),
-                )
-            })
-        };
+        // The payers' exposure figures, after the distributions (they may permute the payout
+        // columns).
+        let (mut party_exposures, mut undertaker_exposure) = sim.exposures(periods);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
             let exposure = undertaker_exposure.take();

@@ -49,6 +49,16 @@ impl WeightSums {
         self.sum_sq += w * w;
     }
 
+    /// The sums of `count` paths of weight 1: `count`, `count`, `count` (exact below `2^53`, as
+    /// adding the weights one by one gives).
+    pub fn of_unit_weights(count: u64) -> WeightSums {
+        WeightSums {
+            count,
+            sum: count as f64,
+            sum_sq: count as f64,
+        }
+    }
+
     /// Both together.
     pub fn merged(&self, other: &WeightSums) -> WeightSums {
         WeightSums {
