@@ -242,7 +242,9 @@ impl<A: Amount> LossSharing<A> {
     /// `pp = (f_p s_p) mp_i` and `pi = (f_p s_p) mi_i` from the parties that pay anything this
     /// period, and what falls to the next tier, `max(mp_i - sum pp, 0)` and
     /// `max(mi_i - sum pi, 0)`. A tier of one party (the common case) takes a shorter route to
-    /// the same operations.
+    /// the same operations. Inlined so that the path's periods keep it in their loop whatever
+    /// the compiler's partition of the crate.
+    #[inline]
     pub fn allocate(
         &self,
         period: u32,
