@@ -344,18 +344,18 @@ fn ipabs_under_ulimit(kib: u64, args: &[&str]) -> std::process::Output {
 fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit() {
     let tmp = tempfile::tempdir().unwrap();
     let yuhang = scenario("yuhang-2023.toml");
+    // 6M flagship paths into `out` under a 640 MiB address-space limit, with `extra` arguments.
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let args = [
+            &["run", yuhang.to_str().unwrap(), "--paths", "6000000", "--out"][..],
+            &[out.to_str().unwrap()],
+            extra,
+        ]
+        .concat();
+        ipabs_under_ulimit(640 << 10, &args)
+    };
     let out = tmp.path().join("limited");
-    let o = ipabs_under_ulimit(
-        640 << 10,
-        &[
-            "run",
-            yuhang.to_str().unwrap(),
-            "--paths",
-            "6000000",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let o = run(&out, &[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(
@@ -368,20 +368,7 @@ fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit(
     assert_eq!(summary["paths"], 6_000_000);
 
     let refused = tmp.path().join("refused");
-    let o = ipabs_under_ulimit(
-        640 << 10,
-        &[
-            "run",
-            yuhang.to_str().unwrap(),
-            "--paths",
-            "6000000",
-            "--importance",
-            "auto",
-            "--quiet",
-            "--out",
-            refused.to_str().unwrap(),
-        ],
-    );
+    let o = run(&refused, &["--importance", "auto", "--quiet"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
