@@ -86,9 +86,20 @@ impl SectorLoadings {
         self.sectors
     }
 
+    /// The length of an `out` buffer for [`SectorLoadings::apply`] that it fills fastest: the
+    /// sectors, padded to [`SMALL_SECTORS`] when there are fewer (one fixed-size copy then).
+    pub fn factors_len(&self) -> usize {
+        if self.sectors <= SMALL_SECTORS {
+            SMALL_SECTORS
+        } else {
+            self.sectors
+        }
+    }
+
     /// `out = A z`: `out_i = sum_j a_ij z_j`, summed over `j = 0, 1, ..` from `-0.0` (as
     /// `Iterator::sum` does). With few sectors the sums are built column by column, all rows at
-    /// once in fixed-size arrays (the same additions in the same order for each `out_i`).
+    /// once in fixed-size arrays (the same additions in the same order for each `out_i`); an
+    /// `out` longer than the sectors gets padding after them (zeros up to sign).
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
         if self.sectors <= SMALL_SECTORS {
@@ -98,8 +109,9 @@ impl SectorLoadings {
                     *s += a * zj;
                 }
             }
-            for (o, s) in out.iter_mut().zip(&acc) {
-                *o = *s;
+            match out.first_chunk_mut::<SMALL_SECTORS>() {
+                Some(head) => *head = acc,
+                None => out.iter_mut().zip(&acc).for_each(|(o, s)| *o = *s),
             }
             return;
         }
