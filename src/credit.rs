@@ -103,20 +103,29 @@ impl SectorLoadings {
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
         if self.sectors <= SMALL_SECTORS {
-            let mut acc = [-0.0; SMALL_SECTORS];
-            for (col, zj) in self.columns.iter().zip(z) {
-                for (s, a) in acc.iter_mut().zip(col) {
-                    *s += a * zj;
-                }
-            }
             match out.first_chunk_mut::<SMALL_SECTORS>() {
-                Some(head) => *head = acc,
-                None => out.iter_mut().zip(&acc).for_each(|(o, s)| *o = *s),
+                Some(sums) => self.column_sums(z, sums),
+                None => {
+                    let mut sums = [0.0; SMALL_SECTORS];
+                    self.column_sums(z, &mut sums);
+                    out.iter_mut().zip(&sums).for_each(|(o, s)| *o = *s);
+                }
             }
             return;
         }
         for (o, row) in out.iter_mut().zip(self.a.chunks_exact(self.sectors)) {
             *o = row.iter().zip(z).map(|(a, z)| a * z).sum();
+        }
+    }
+
+    /// `A z` with at most [`SMALL_SECTORS`] sectors, built column by column in `sums` (padded).
+    #[inline(always)]
+    fn column_sums(&self, z: &[f64], sums: &mut [f64; SMALL_SECTORS]) {
+        *sums = [-0.0; SMALL_SECTORS];
+        for (col, zj) in self.columns.iter().zip(z) {
+            for (s, a) in sums.iter_mut().zip(col) {
+                *s += a * zj;
+            }
         }
     }
 
