@@ -1033,6 +1033,29 @@ mod tests {
     }
 
     #[test]
+    fn the_sorting_network_picks_the_sorted_value() {
+        // Against a full sort in `total_cmp` order, bit for bit, on uniforms as drawn and on
+        // quadruples with ties (multiples of 1/4).
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+        for trial in 0..100_000 {
+            let u: [f64; 4] = if trial % 2 == 0 {
+                [(); 4].map(|_| g.random::<f64>())
+            } else {
+                [(); 4].map(|_| (g.next_u64() % 4) as f64 / 4.0)
+            };
+            let mut sorted = u;
+            sorted.sort_unstable_by(f64::total_cmp);
+            for k in 1..=4 {
+                assert_eq!(
+                    kth_of_four(u, k).to_bits(),
+                    sorted[k - 1].to_bits(),
+                    "{u:?}, k = {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_same_key_gives_the_same_rate() {
         let draw = RateDraw::OrderStatistic { k: 1, n: 5 };
         let a = draw_rate::<Xoshiro256PlusPlus>(&draw, 42);
