@@ -567,23 +567,26 @@ fn draw_defaults<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, s: &mut
         t.condition(plan, &s.factors, scale);
     }
 
+    // The path key and the firms' normals from one local copy of the generator.
+    let mut g = rng.clone();
     let path_key = if plan.recovery_rate.is_random() {
-        rng.next_u64()
+        g.next_u64()
     } else {
         0
     };
     s.hits.clear();
     match &mut s.tilt {
-        None => latent_pass(plan, &s.factors, scale, rng, |_, x| x, &mut s.hits),
+        None => latent_pass(plan, &s.factors, scale, &mut g, |_, x| x, &mut s.hits),
         Some(t) => latent_pass(
             plan,
             &s.factors,
             scale,
-            rng,
+            &mut g,
             |i, x| t.draw(Coord::Firm(i), x),
             &mut s.hits,
         ),
     }
+    *rng = g;
     s.defaults.clear();
     for &(i, y) in &s.hits {
         s.defaults
