@@ -86,25 +86,46 @@ impl SectorLoadings {
         self.sectors
     }
 
+    /// The length of an `out` buffer for [`SectorLoadings::apply`] that it fills fastest: the
+    /// sectors, padded to [`SMALL_SECTORS`] when there are fewer (one fixed-size copy then).
+    pub fn factors_len(&self) -> usize {
+        if self.sectors <= SMALL_SECTORS {
+            SMALL_SECTORS
+        } else {
+            self.sectors
+        }
+    }
+
     /// `out = A z`: `out_i = sum_j a_ij z_j`, summed over `j = 0, 1, ..` from `-0.0` (as
     /// `Iterator::sum` does). With few sectors the sums are built column by column, all rows at
-    /// once in fixed-size arrays (the same additions in the same order for each `out_i`).
+    /// once in fixed-size arrays (the same additions in the same order for each `out_i`); an
+    /// `out` longer than the sectors gets padding after them (zeros up to sign).
     #[inline]
     pub fn apply(&self, z: &[f64], out: &mut [f64]) {
         if self.sectors <= SMALL_SECTORS {
-            let mut acc = [-0.0; SMALL_SECTORS];
-            for (col, zj) in self.columns.iter().zip(z) {
-                for (s, a) in acc.iter_mut().zip(col) {
-                    *s += a * zj;
+            match out.first_chunk_mut::<SMALL_SECTORS>() {
+                Some(sums) => self.column_sums(z, sums),
+                None => {
+                    let mut sums = [0.0; SMALL_SECTORS];
+                    self.column_sums(z, &mut sums);
+                    out.iter_mut().zip(&sums).for_each(|(o, s)| *o = *s);
                 }
-            }
-            for (o, s) in out.iter_mut().zip(&acc) {
-                *o = *s;
             }
             return;
         }
         for (o, row) in out.iter_mut().zip(self.a.chunks_exact(self.sectors)) {
             *o = row.iter().zip(z).map(|(a, z)| a * z).sum();
+        }
+    }
+
+    /// `A z` with at most [`SMALL_SECTORS`] sectors, built column by column in `sums` (padded).
+    #[inline(always)]
+    fn column_sums(&self, z: &[f64], sums: &mut [f64; SMALL_SECTORS]) {
+        *sums = [-0.0; SMALL_SECTORS];
+        for (col, zj) in self.columns.iter().zip(z) {
+            for (s, a) in sums.iter_mut().zip(col) {
+                *s += a * zj;
+            }
         }
     }
 

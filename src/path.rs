@@ -272,12 +272,14 @@ struct SoleStart {
 #[derive(Debug, Clone)]
 pub struct Scratch {
     z: Vec<f64>,
+    /// The sector factors `Z` (padded as [`crate::credit::SectorLoadings::factors_len`] asks).
     factors: Vec<f64>,
-    /// Each firm's normal `eps_i` on the last path.
-    eps: Vec<f64>,
     /// `(firm, latent)` of the firms at or below their term threshold on the last path.
     hits: Vec<(usize, f64)>,
     defaults: Vec<Default>,
+    /// Whether any party or the undertaker has an own default model: without one,
+    /// `party_from` and `undertaker_from` stay 0 and nothing is drawn for them.
+    own_defaults: bool,
     /// Each party's own default period on the last path (0: none).
     party_from: Vec<u32>,
     /// The undertaker's own default period on the last path (0: none).
@@ -316,10 +318,11 @@ impl Scratch {
         let parties = plan.parties();
         let mut scratch = Scratch {
             z: vec![0.0; plan.sectors()],
-            factors: vec![0.0; plan.sectors()],
-            eps: vec![0.0; n],
+            factors: vec![0.0; plan.loadings.factors_len()],
             hits: Vec::with_capacity(n),
             defaults: Vec::with_capacity(n),
+            own_defaults: plan.party_defaults.iter().any(Option::is_some)
+                || plan.undertaker_default.is_some(),
             party_from: vec![0; parties],
             undertaker_from: 0,
             missed: vec![
@@ -441,6 +444,10 @@ fn firm_key(path_key: u64, firm: usize) -> u64 {
 fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
     match draw {
         RateDraw::Fixed(r) => *r,
+        RateDraw::OrderStatistic { k, n: 4 } => {
+            let mut g = G::seed_from_u64(key);
+            kth_of_four([(); 4].map(|_| g.random::<f64>()), *k)
+        }
         RateDraw::OrderStatistic { k, n } => {
             let mut g = G::seed_from_u64(key);
             let mut u = [0.0f64; RateDraw::MAX_UNIFORMS];
@@ -453,6 +460,23 @@ fn draw_rate<G: Rng + SeedableRng>(draw: &RateDraw, key: u64) -> f64 {
         }
         RateDraw::Beta(beta) => beta.sample(&mut G::seed_from_u64(key)),
     }
+}
+
+/// The `k`-th smallest (1-based, `k <= 4`) of four uniforms in `[0, 1)`, by the sorting network
+/// `(0,1) (2,3) (0,2) (1,3) (1,2)`: the value that sorting them in `total_cmp` order puts at
+/// `k - 1` (with no NaN and no `-0.0`, that order and `<` agree, and equal values are equal).
+#[inline]
+fn kth_of_four(mut u: [f64; 4], k: usize) -> f64 {
+    let mut exchange = |a: usize, b: usize| {
+        let (x, y) = (u[a], u[b]);
+        (u[a], u[b]) = if y < x { (y, x) } else { (x, y) };
+    };
+    exchange(0, 1);
+    exchange(2, 3);
+    exchange(0, 2);
+    exchange(1, 3);
+    exchange(1, 2);
+    u[k - 1]
 }
 
 /// `x`, shifted by the tilt's `mu_c` when there is one.
@@ -543,30 +567,35 @@ fn draw_defaults<R: Rng + SeedableRng + Clone>(plan: &Plan, rng: &mut R, s: &mut
         t.condition(plan, &s.factors, scale);
     }
 
+    // The path key and the firms' normals from one local copy of the generator.
+    let mut g = rng.clone();
     let path_key = if plan.recovery_rate.is_random() {
-        rng.next_u64()
+        g.next_u64()
     } else {
         0
     };
-    fill_normals(rng, &mut s.eps);
     s.hits.clear();
     match &mut s.tilt {
-        None => latent_pass(plan, &s.factors, scale, &s.eps, |_, x| x, &mut s.hits),
+        None => latent_pass(plan, &s.factors, scale, &mut g, |_, x| x, &mut s.hits),
         Some(t) => latent_pass(
             plan,
             &s.factors,
             scale,
-            &s.eps,
+            &mut g,
             |i, x| t.draw(Coord::Firm(i), x),
             &mut s.hits,
         ),
     }
+    *rng = g;
     s.defaults.clear();
     for &(i, y) in &s.hits {
         s.defaults
             .push(firm_default::<R>(plan, &s.factors, path_key, i, y));
     }
 
+    if !s.own_defaults {
+        return;
+    }
     for (p, d) in plan.party_defaults.iter().enumerate() {
         s.party_from[p] = match d {
             Some(d) => own_default_period(
@@ -596,26 +625,30 @@ fn fill_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
     ziggurat::fill_standard_normals(rng, out);
 }
 
-/// Step 4's latents: with each firm's normal `eps_i` (shifted by `shift(i, eps_i)`, in firm
-/// order), keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their term
-/// threshold. The defaulting firms' periods and recoveries are worked out afterwards, from
-/// `hits`, so that this one pass every path makes over the firms stays a tight loop.
+/// Step 4's latents: draws each firm's normal `eps_i` from `rng` in firm order (shifted by
+/// `shift(i, eps_i)`) and keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their
+/// term threshold. The defaulting firms' periods and recoveries are worked out afterwards, from
+/// `hits`, so that this one pass every path makes over the firms stays a tight loop; the
+/// normals are drawn from a local copy of the generator ([`ziggurat::local_normal`]), written
+/// back at the end, so its state stays in registers.
 #[inline]
-fn latent_pass(
+fn latent_pass<R: Rng + Clone>(
     plan: &Plan,
     factors: &[f64],
     scale: f64,
-    eps: &[f64],
+    rng: &mut R,
     mut shift: impl FnMut(usize, f64) -> f64,
     hits: &mut Vec<(usize, f64)>,
 ) {
-    for (i, (f, e)) in plan.latent.iter().zip(eps).enumerate() {
-        let eps = shift(i, *e);
+    let mut g = rng.clone();
+    for (i, f) in plan.latent.iter().enumerate() {
+        let eps = shift(i, ziggurat::local_normal(&mut g));
         let y = (f.load * factors[f.sector] + f.idio * eps) * scale;
         if y <= f.last_threshold {
             hits.push((i, y));
         }
     }
+    *rng = g;
 }
 
 /// Firm `i`'s default on a path with key `path_key`, given its latent `y` at or below its term
@@ -999,6 +1032,29 @@ mod tests {
             }
             assert!(late > 1000, "{late} paths start after period 1");
             assert!(sole > 1000, "{sole} paths with one default and no party default");
+        }
+    }
+
+    #[test]
+    fn the_sorting_network_picks_the_sorted_value() {
+        // Against a full sort in `total_cmp` order, bit for bit, on uniforms as drawn and on
+        // quadruples with ties (multiples of 1/4).
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(3);
+        for trial in 0..100_000 {
+            let u: [f64; 4] = if trial % 2 == 0 {
+                [(); 4].map(|_| g.random::<f64>())
+            } else {
+                [(); 4].map(|_| (g.next_u64() % 4) as f64 / 4.0)
+            };
+            let mut sorted = u;
+            sorted.sort_unstable_by(f64::total_cmp);
+            for k in 1..=4 {
+                assert_eq!(
+                    kth_of_four(u, k).to_bits(),
+                    sorted[k - 1].to_bits(),
+                    "{u:?}, k = {k}"
+                );
+            }
         }
     }
 

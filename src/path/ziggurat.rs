@@ -6,7 +6,7 @@
 //!
 //! One `u64` gives the layer `i` (its low 8 bits) and `u in [-1, 1)` (its high 52 bits as a
 //! float in `[2, 4)`, minus 3); `x = u X_i` is returned at once when `|x| < X_{i+1}` (about 99% of
-//! draws). That common case is all that [`standard_normal`] and [`fill_standard_normals`] inline into the caller's loop; the
+//! draws). That common case is all that [`standard_normal`] and [`local_normal`] inline into the caller's loop; the
 //! rest (the wedge test with `exp`, the tail below layer 0 with `ln`, a new `u64`) is
 //! [`rare`], out of line, so that the loop keeps the generator's state and its own counters in
 //! registers.
@@ -26,24 +26,31 @@ pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 /// Fills `out` with standard normals drawn in order from `rng`, as [`standard_normal`] would.
 ///
-/// The draws are made from a copy of the generator, written back at the end, and the rare
-/// cases from a copy of that copy: the loop's own generator is never borrowed by a call, so its
-/// state stays in registers (through `&mut R` it is stored back after every draw).
+/// The draws are made from a copy of the generator, written back at the end ([`local_normal`]):
+/// through `&mut R` the state is stored back after every draw.
 #[inline]
 pub(crate) fn fill_standard_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
     let mut g = rng.clone();
     for v in out.iter_mut() {
-        let (i, u, x) = layer(g.next_u64());
-        *v = if x.abs() < ZIG_NORM_X[i + 1] {
-            x
-        } else {
-            let mut h = g.clone();
-            let x = rare(&mut h, i, u, x);
-            g = h;
-            x
-        };
+        *v = local_normal(&mut g);
     }
     *rng = g;
+}
+
+/// A standard normal drawn from `g`, as [`standard_normal`] would, for a generator that is a
+/// local copy in the caller's loop: the rare cases are drawn from a copy of it, so `g` itself
+/// is never borrowed by a call and its state stays in registers.
+#[inline(always)]
+pub(crate) fn local_normal<R: Rng + Clone>(g: &mut R) -> f64 {
+    let (i, u, x) = layer(g.next_u64());
+    if x.abs() < ZIG_NORM_X[i + 1] {
+        x
+    } else {
+        let mut h = g.clone();
+        let x = rare(&mut h, i, u, x);
+        *g = h;
+        x
+    }
 }
 
 /// Layer `i`, `u` and `x = u X_i` of the 64 random bits `bits`.
