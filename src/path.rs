@@ -625,30 +625,28 @@ fn fill_normals<R: Rng + Clone>(rng: &mut R, out: &mut [f64]) {
     ziggurat::fill_standard_normals(rng, out);
 }
 
-/// Step 4's latents: draws each firm's normal `eps_i` from `rng` in firm order (shifted by
+/// Step 4's latents: draws each firm's normal `eps_i` from `g` in firm order (shifted by
 /// `shift(i, eps_i)`) and keeps `(i, Y_i)` of the firms whose latent `Y_i` is at or below their
 /// term threshold. The defaulting firms' periods and recoveries are worked out afterwards, from
-/// `hits`, so that this one pass every path makes over the firms stays a tight loop; the
-/// normals are drawn from a local copy of the generator ([`ziggurat::local_normal`]), written
-/// back at the end, so its state stays in registers.
+/// `hits`, so that this one pass every path makes over the firms stays a tight loop. `g` is the
+/// caller's local copy of the generator ([`ziggurat::local_normal`]), so its state stays in
+/// registers.
 #[inline]
 fn latent_pass<R: Rng + Clone>(
     plan: &Plan,
     factors: &[f64],
     scale: f64,
-    rng: &mut R,
+    g: &mut R,
     mut shift: impl FnMut(usize, f64) -> f64,
     hits: &mut Vec<(usize, f64)>,
 ) {
-    let mut g = rng.clone();
     for (i, f) in plan.latent.iter().enumerate() {
-        let eps = shift(i, ziggurat::local_normal(&mut g));
+        let eps = shift(i, ziggurat::local_normal(g));
         let y = (f.load * factors[f.sector] + f.idio * eps) * scale;
         if y <= f.last_threshold {
             hits.push((i, y));
         }
     }
-    *rng = g;
 }
 
 /// Firm `i`'s default on a path with key `path_key`, given its latent `y` at or below its term
