@@ -52,20 +52,27 @@ pub enum JobError {
     /// A streamed run keeps no per-path rows, which `what` needs.
     #[error("a streamed run (--streaming, or a run too large to store) cannot be combined with {what}")]
     StreamingOf { what: &'static str },
-    /// A stored run that does not fit in its [`Budget`] and is not streamed: `why` names what
-    /// needs its per-path rows (`None`: streaming was not asked for).
-    #[error("{over}{}", unstreamable(*.why))]
+    /// A run that does not fit in its [`Budget`]: a stored run that is not streamed, `why`
+    /// naming what needs its per-path rows (`None`: streaming was not asked for); or a streamed
+    /// run ([`Kept::Streamed`]) that does not fit either, `why` saying so.
+    #[error("{over}{}", unstreamable(over, *.why))]
     TooLarge {
         over: Overflow,
         why: Option<&'static str>,
     },
 }
 
+/// What [`JobError::TooLarge`] gives as `why` for a streamed run over its budget.
+pub const STREAMED_TOO_LARGE: &str = "a streamed run (its bins and coverage sample do not fit either)";
+
 /// The end of [`JobError::TooLarge`]'s message.
-fn unstreamable(why: Option<&'static str>) -> String {
-    why.map_or_else(String::new, |w| {
-        format!("; a streamed run keeps no per-path rows, but cannot be combined with {w}")
-    })
+fn unstreamable(over: &Overflow, why: Option<&'static str>) -> String {
+    match (over.kept, why) {
+        (Kept::Stored, Some(w)) => {
+            format!("; a streamed run keeps no per-path rows, but cannot be combined with {w}")
+        }
+        _ => String::new(),
+    }
 }
 
 /// The tilt of an importance-sampled run: given as a shift, or chosen for a metric by the
@@ -236,18 +243,29 @@ impl std::fmt::Display for Budget {
     }
 }
 
-/// A stored run too large for its budget: `paths` paths need `needed` bytes; `fits` paths would
-/// fit (the per-path part scaled down linearly).
+/// How a run keeps its paths, for [`Overflow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Per-path rows ([`stored_memory`]).
+    Stored,
+    /// Bins and the coverage sample ([`streamed_memory`]).
+    Streamed,
+}
+
+/// A run too large for its budget: `paths` paths need `needed` bytes kept as `kept`; `fits`
+/// paths would fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overflow {
     pub paths: u64,
     pub needed: u64,
     pub budget: Budget,
     pub fits: u64,
+    pub kept: Kept,
 }
 
 impl Overflow {
-    /// `Some` when `needed` bytes for `paths` paths exceed `budget`.
+    /// `Some` when `needed` bytes for `paths` paths of a stored run exceed `budget` (the paths
+    /// that fit: the per-path part scaled down linearly).
     fn of(paths: u64, needed: u64, budget: Option<Budget>) -> Option<Overflow> {
         let budget = budget.filter(|b| needed > b.bytes)?;
         let per_paths = u128::from(needed.saturating_sub(PROGRAM_MEMORY).max(1));
@@ -258,15 +276,45 @@ impl Overflow {
             needed,
             budget,
             fits,
+            kept: Kept::Stored,
+        })
+    }
+
+    /// `Some` when a streamed run of `paths` paths, needing `need(n)` bytes for `n` paths,
+    /// exceeds `budget`; the paths that fit are the most whose need fits (`need` grows with
+    /// the paths until the coverage sample is full, so a run that does not fit is below that).
+    fn streamed(paths: u64, need: impl Fn(u64) -> u64, budget: Option<Budget>) -> Option<Overflow> {
+        let needed = need(paths);
+        let budget = budget.filter(|b| needed > b.bytes)?;
+        // The most paths whose need fits, by bisection: need(lo) fits, need(hi) does not.
+        let (mut lo, mut hi) = (0, paths);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if need(mid) <= budget.bytes {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(Overflow {
+            paths,
+            needed,
+            budget,
+            fits: lo,
+            kept: Kept::Streamed,
         })
     }
 }
 
 impl std::fmt::Display for Overflow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = match self.kept {
+            Kept::Stored => "as a stored run",
+            Kept::Streamed => "even as a streamed run (its bins and coverage sample)",
+        };
         write!(
             f,
-            "{} paths need about {} as a stored run, more than {}; at most {} paths fit",
+            "{} paths need about {} {kept}, more than {}; at most {} paths fit",
             self.paths,
             Bytes(self.needed),
             self.budget,
@@ -297,6 +345,32 @@ pub fn stored_memory(scenario: &Scenario, copied: usize) -> u64 {
     };
     rows.saturating_add(paths.saturating_mul(copied as u64).saturating_mul(8))
         .saturating_add(PROGRAM_MEMORY)
+}
+
+/// The bytes a streamed run of `scenario` takes at its peak: its bins, blocks awaiting their
+/// merge and coverage sample ([`crate::streaming::memory_needed`]), plus [`PROGRAM_MEMORY`].
+pub fn streamed_memory(scenario: &Scenario) -> u64 {
+    streamed_memory_of(&Plan::new(scenario), scenario.simulation.paths)
+}
+
+/// [`streamed_memory`] of `paths` paths of `plan`.
+fn streamed_memory_of(plan: &Plan, paths: u64) -> u64 {
+    crate::streaming::memory_needed(plan, paths).saturating_add(PROGRAM_MEMORY)
+}
+
+/// Refuses a streamed run of `scenario` whose [`streamed_memory`] exceeds 80% of the memory
+/// available to the process (the [`Budget`] without a user's limit: `max_memory` bounds the
+/// stored run, the one it makes stream).
+fn check_streamed(scenario: &Scenario) -> Result<(), JobError> {
+    let plan = Plan::new(scenario);
+    let need = |paths| streamed_memory_of(&plan, paths);
+    match Overflow::streamed(scenario.simulation.paths, need, Budget::of(None)) {
+        Some(over) => Err(JobError::TooLarge {
+            over,
+            why: Some(STREAMED_TOO_LARGE),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The number of per-path columns a stored run of `scenario` has (what Python's `per_path`
@@ -373,7 +447,8 @@ pub enum Storage {
 ///
 /// # Errors
 /// [`JobError::StreamingOf`] for a requested stream of a run that needs rows;
-/// [`JobError::TooLarge`] for a stored run over budget that is not streamed.
+/// [`JobError::TooLarge`] for a stored run over budget that is not streamed, or for a streamed
+/// run over 80% of the memory available to the process ([`streamed_memory`]).
 pub fn storage(
     scenario: &Scenario,
     streaming: Streaming,
@@ -382,13 +457,14 @@ pub fn storage(
 ) -> Result<Storage, JobError> {
     let why = rows_for.or_else(|| needs_rows(scenario));
     if streaming == Streaming::Always {
-        return match why {
-            Some(what) => Err(JobError::StreamingOf { what }),
-            None => Ok(Storage::Streamed {
-                reason: StreamReason::Requested,
-                over: None,
-            }),
-        };
+        if let Some(what) = why {
+            return Err(JobError::StreamingOf { what });
+        }
+        check_streamed(scenario)?;
+        return Ok(Storage::Streamed {
+            reason: StreamReason::Requested,
+            over: None,
+        });
     }
     let budget = Budget::of(scenario.simulation.max_memory);
     let paths = largest_run(scenario);
@@ -398,6 +474,7 @@ pub fn storage(
     if streaming == Streaming::Never || why.is_some() {
         return Err(JobError::TooLarge { over, why });
     }
+    check_streamed(scenario)?;
     let reason = match over.budget.limit {
         Limit::MaxMemory => StreamReason::MaxMemory,
         Limit::Available(_) => StreamReason::Memory,
@@ -568,7 +645,7 @@ pub fn run_shard(
     let plan = Plan::new(scenario);
     let shard_paths = paths.min(blocks.end * runner::BLOCK_PATHS) - blocks.start * runner::BLOCK_PATHS;
     // The shard's rows, then their bytes in the partial result and its copy for the files.
-    let needed = (runner::memory_needed(&plan, shard_paths) / 2)
+    let needed = runner::rows_needed(&plan, shard_paths)
         .saturating_mul(3)
         .saturating_add(PROGRAM_MEMORY);
     if let Some(over) = Overflow::of(shard_paths, needed, Budget::of(scenario.simulation.max_memory)) {

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 mod record;
-use record::{Assembly, SampleRows, Shape};
+use record::{Assembly, Room, SampleRows, Shape};
 
 use crate::importance::{Tilt, TiltState};
 use crate::path::{GOLDEN_GAMMA, PathOutcome, Scratch, draw_path, simulate_path, splitmix64_mix};
@@ -617,28 +617,56 @@ pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, RunError>
 /// Coverage below this counts as "below 1".
 pub const COVERAGE_FLOOR: f64 = 1.0 - 1e-9;
 
-/// An estimate of the bytes of per-path storage a run of `paths` paths needs: the stored paths'
-/// columns and indices and the coverage sample, counted twice: the run writes them once, in
-/// block order; the rest is room for the statistics' derived columns and the columns' growth.
-///
-/// The share of stored paths is estimated as `P(any default)` with independent firms,
-/// `1 - prod (1 - p_i)`, an upper bound for the positively correlated pools ipabs models (plus
-/// 1% for paths on which only the undertaker's default matters).
-pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
+/// The share of paths a run stores (those that are not baseline paths), estimated from above:
+/// `P(any default)` with independent firms, `1 - prod (1 - p_i)`, an upper bound for the
+/// positively correlated pools ipabs models, plus 1% for paths on which only the undertaker's
+/// default matters; at most 1.
+pub fn stored_share(plan: &Plan) -> f64 {
     let term = plan.deal.term_years();
     let survive: f64 = plan.firms.iter().map(|f| (-f.hazard * term).exp()).product();
-    let share = ((1.0 - survive) + 0.01).min(1.0);
-    let per_path = (Layout::of(plan).len() as u64 + 1) * 8;
-    let stored = (paths as f64 * share).ceil() as u64;
-    let coverage = coverage_sample_paths(plan.periods, paths) * plan.periods as u64 * 8;
-    stored
-        .saturating_mul(per_path)
-        .saturating_add(coverage)
-        .saturating_mul(2)
+    ((1.0 - survive) + 0.01).min(1.0)
 }
 
-/// [`memory_needed`] for an importance-sampled run: the shift makes most paths default, so
-/// every path is counted as stored, with its weight.
+/// The stored paths of a run of `paths` paths by the estimate [`stored_share`] (all of them
+/// under importance sampling, whose shift makes most paths default).
+fn stored_estimate(plan: &Plan, paths: u64, tilted: bool) -> u64 {
+    if tilted {
+        paths
+    } else {
+        (paths as f64 * stored_share(plan)).ceil() as u64
+    }
+}
+
+/// The bytes a run of `paths` paths records: the stored paths' columns and indices (`8 (L + 1)`
+/// a stored path for `L` columns, [`stored_estimate`] of them) and the coverage sample
+/// (`8 T` a sampled path for `T` periods), each written once.
+pub fn rows_needed(plan: &Plan, paths: u64) -> u64 {
+    let per_path = (Layout::of(plan).len() as u64 + 1) * 8;
+    let coverage = coverage_sample_paths(plan.periods, paths) * plan.periods as u64 * 8;
+    stored_estimate(plan, paths, false)
+        .saturating_mul(per_path)
+        .saturating_add(coverage)
+}
+
+/// Columns the summary derives row by row from a plain stored run, beside its own: each
+/// tranche's loss and the undertaker's need (counted whether or not there is an undertaker).
+fn derived_columns(plan: &Plan) -> u64 {
+    plan.tranches() as u64 + 1
+}
+
+/// An estimate of the bytes of per-path storage a stored run of `paths` paths takes at its
+/// peak: [`rows_needed`] (the run writes its rows once, into columns reserved once), plus the
+/// summary's derived columns, `8 D` a stored path ([`derived_columns`]). The statistics permute
+/// the columns in place. From above by the share [`stored_share`]: measured peaks (less the
+/// program) are 15-30% below it on the flagship and the peer pool (`benches/README.md`).
+pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
+    let derived = stored_estimate(plan, paths, false).saturating_mul(derived_columns(plan) * 8);
+    rows_needed(plan, paths).saturating_add(derived)
+}
+
+/// [`memory_needed`] for an importance-sampled run: every path is counted as stored, with its
+/// weight, and the whole counted twice, for the weighted statistics' working copies (pairs of
+/// value and weight sorted together).
 pub fn memory_needed_tilted(plan: &Plan, paths: u64) -> u64 {
     let per_path = (Layout::of(plan).len() as u64 + 2) * 8;
     let coverage = coverage_sample_paths(plan.periods, paths) * (plan.periods as u64 + 1) * 8;
@@ -794,9 +822,16 @@ pub fn simulate_blocks_tilted(
         .saturating_sub(paths_from(block_range.start)) as usize;
     let mut coverage_sample: Vec<Vec<f64>> = (0..plan.periods).map(|_| vec![0.0; sample_len]).collect();
     let mut sample_weights = tilt.map(|_| vec![0.0; sample_len]);
+    // The columns' room: never past the stored paths of the run's memory estimate.
+    let run_paths = paths_from(block_range.end) - paths_from(block_range.start);
+    let room = Room {
+        paths: run_paths,
+        most: usize::try_from(stored_estimate(plan, run_paths, tilt.is_some())).unwrap_or(usize::MAX),
+    };
     let assembly = Assembly::new(
         block_range.clone(),
         shape,
+        room,
         SampleRows::of(&mut coverage_sample, sample_weights.as_deref_mut()),
     );
     let finished = pool.broadcast(|_| {

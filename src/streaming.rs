@@ -48,6 +48,34 @@ pub struct StreamedRun {
     pub prefix: Vec<(u64, Vec<(f64, f64)>)>,
 }
 
+/// Bytes of dense bin counts allowed each column in [`memory_needed`]: 160 binades of 1,024
+/// 8-byte counts, a column of values of both signs from 2^-40 (the central bin) to 2^40.
+const BINS_PER_COLUMN: u64 = 160 * 1024 * 8;
+
+/// An estimate of the bytes a streamed run of `paths` paths of `plan` takes beside the program,
+/// flat in the number of paths once the coverage sample is full:
+/// - the coverage sample: `8 T` a sampled path for `T` periods ([`coverage_sample_paths`]),
+///   reserved once;
+/// - the blocks of a chunk awaiting their merge, [`CHUNK_BLOCKS`] at most: each holds the bin
+///   keys of its stored paths' values, at most `8 C` a stored path for `C` columns (a value
+///   equal to the baseline's is only counted), [`crate::runner::stored_share`] of its paths,
+///   and its rows of the coverage sample, `8 T` a path;
+/// - the run's bins: [`BINS_PER_COLUMN`] a column.
+pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
+    let periods = plan.periods as u64;
+    let columns = (Layout::of(plan).len() + plan.tranches()) as u64;
+    let sampled = coverage_sample_paths(plan.periods, paths);
+    let coverage = sampled * periods * 8;
+    let chunk = CHUNK_BLOCKS.min(block_count(paths));
+    let block_paths = paths.min(BLOCK_PATHS);
+    let keys = (block_paths as f64 * crate::runner::stored_share(plan)).ceil() as u64 * columns * 8;
+    let rows = CHUNK_BLOCKS.min(block_count(sampled)) * block_paths * periods * 8;
+    coverage
+        .saturating_add(chunk * keys)
+        .saturating_add(rows)
+        .saturating_add(columns * BINS_PER_COLUMN)
+}
+
 struct BlockFold {
     columns: Vec<ColumnAccumulator>,
     coverage_below_one: Vec<u64>,
@@ -93,7 +121,10 @@ pub fn simulate_streaming(
         layout,
         columns: empty.clone(),
         coverage_below_one: vec![0; plan.periods],
-        coverage_sample: vec![Vec::new(); plan.periods],
+        // Reserved once at its size: the blocks' rows are appended without regrowing.
+        coverage_sample: (0..plan.periods)
+            .map(|_| Vec::with_capacity(sampled as usize))
+            .collect(),
         prefix: Vec::new(),
     };
     let blocks = block_count(paths);

@@ -335,16 +335,26 @@ fn ipabs_under_ulimit(kib: u64, args: &[&str]) -> std::process::Output {
         .expect("sh runs")
 }
 
+/// An address-space limit of `mib` MiB plus the 64 MiB the check leaves each core's worker
+/// thread for its allocator arena (`ipabs::memory::ARENA_RESERVE`), in KiB: what the check sees
+/// as `mib` MiB less what the process has mapped, whatever the number of cores.
+#[cfg(target_os = "linux")]
+fn limit_kib(mib: u64) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    (mib + 64 * cores) << 10
+}
+
 /// The bound of available memory (`streaming.reason = "memory"`) through the binary: under an
-/// address-space limit of 640 MiB, 6M flagship paths (about 637 MiB as a stored run, more than
-/// 80% of what the limit leaves) stream by themselves, and what cannot be streamed is refused
-/// before any work, with exit status 2 and nothing written.
+/// address-space limit of 400 MiB (and the arenas' room), 6M flagship paths (about 348 MiB as
+/// a stored run, more than 80% of what the limit leaves, 260-310 MiB; about 210 MiB streamed)
+/// stream by themselves, and what cannot be streamed is refused before any work, with exit
+/// status 2 and nothing written.
 #[cfg(target_os = "linux")]
 #[test]
 fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit() {
     let tmp = tempfile::tempdir().unwrap();
     let yuhang = scenario("yuhang-2023.toml");
-    // 6M flagship paths into `out` under a 640 MiB address-space limit, with `extra` arguments.
+    // 6M flagship paths into `out` under the address-space limit, with `extra` arguments.
     let run = |out: &std::path::Path, extra: &[&str]| {
         let args = [
             &["run", yuhang.to_str().unwrap(), "--paths", "6000000", "--out"][..],
@@ -352,7 +362,7 @@ fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit(
             extra,
         ]
         .concat();
-        ipabs_under_ulimit(640 << 10, &args)
+        ipabs_under_ulimit(limit_kib(400), &args)
     };
     let out = tmp.path().join("limited");
     let o = run(&out, &[]);
@@ -376,4 +386,44 @@ fn the_memory_left_under_an_address_space_limit_streams_a_run_that_does_not_fit(
         "{stderr}"
     );
     assert!(!refused.exists());
+}
+
+/// A streamed run is checked too: under an address-space limit of 200 MiB (and the arenas'
+/// room), 6M flagship paths do not fit as a stored run (about 348 MiB) nor as a streamed one
+/// (about 210 MiB: the 128 MiB coverage sample, the bins and 32 MiB for the program), more than
+/// 80% of what the limit leaves (at most 150 MiB). Streamed by itself or asked to stream, the run is refused before any work, with exit
+/// status 2, a message naming the bound, and nothing written (it used to abort on an
+/// allocation failure).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_streamed_run_that_does_not_fit_either_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yuhang = scenario("yuhang-2023.toml");
+    for extra in [&[][..], &["--streaming"][..]] {
+        let out = tmp.path().join("refused");
+        let args = [
+            &[
+                "run",
+                yuhang.to_str().unwrap(),
+                "--paths",
+                "6000000",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ][..],
+            extra,
+        ]
+        .concat();
+        let o = ipabs_under_ulimit(limit_kib(200), &args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("6000000 paths need about")
+                && stderr.contains("even as a streamed run")
+                && stderr.contains("80% of the address space left under this process's limit (ulimit -v)")
+                && stderr.contains("paths fit"),
+            "{extra:?}: {stderr}"
+        );
+        assert!(!out.exists(), "{extra:?}: wrote {}", out.display());
+    }
 }

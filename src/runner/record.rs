@@ -8,9 +8,10 @@
 //! before it is appended to the [`RunRecord`]; whichever worker finds it next in line appends
 //! it, one worker at a time, while the others go on simulating. So
 //!
-//! - each stored value is written once into the run's columns, in path order; the columns grow
-//!   by doubling (glibc moves a large column by remapping its pages, not copying them) and are
-//!   trimmed at the end (in place);
+//! - each stored value is written once into the run's columns, in path order. The columns are
+//!   given their room once, when the first block is appended, from that block's share of stored
+//!   paths with a margin ([`Room`]), never past the run's memory estimate; they grow again only
+//!   in the rare run that exceeds it, and are trimmed at the end (in place);
 //! - block records are emptied and reused: once they have grown to a block's size, a block
 //!   allocates nothing;
 //! - the per-period coverage sample (and its weights) is allocated once, at its final size, and
@@ -91,6 +92,11 @@ impl BlockRecord {
         }
     }
 
+    /// Paths of the block recorded so far.
+    fn paths(&self) -> u64 {
+        self.stored.len() as u64 + self.baseline_count
+    }
+
     /// Records path `index`, just simulated into `s`, of weight `weight` under importance
     /// sampling: a baseline path is only counted (its outcome is the baseline's), another is
     /// stored.
@@ -122,8 +128,59 @@ impl BlockRecord {
     }
 }
 
+/// The room the run's columns are given: enough rows for nearly every run, reserved once, so
+/// that the columns are not copied as they grow. The capacity changes no value.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Room {
+    /// Paths of the run's blocks.
+    pub paths: u64,
+    /// The most rows to reserve ahead: the stored paths of the run's memory estimate
+    /// ([`super::memory_needed`]), so that a reservation never takes more address space than
+    /// the memory check allowed.
+    pub most: usize,
+}
+
+/// `z` of the margin of [`Room::rows`]: the reservation is exceeded when the stored share of the
+/// rest of the run is 4 standard errors above the first block's (about 3 runs in 100,000).
+const ROOM_Z: f64 = 4.0;
+
+impl Room {
+    /// The rows to reserve once the first block, of `n` paths of which `k` stored, is in:
+    /// `k + ceil(u (paths - n))`, at most [`Room::most`], with `u` the Wilson upper bound of the
+    /// stored share at `z` = [`ROOM_Z`],
+    /// `u = (k + z^2/2 + z sqrt(k (n - k) / n + z^2/4)) / (n + z^2)`
+    /// (the paths are independent, so the first block's stored count is binomial).
+    fn rows(&self, k: u64, n: u64) -> usize {
+        let (kf, nf, z) = (k as f64, n.max(1) as f64, ROOM_Z);
+        let upper = (kf + z * z / 2.0 + z * (kf * (nf - kf) / nf + z * z / 4.0).sqrt()) / (nf + z * z);
+        let rest = self.paths.saturating_sub(n) as f64;
+        let rows = (k as f64 + (upper.min(1.0) * rest).ceil()) as usize;
+        rows.min(self.most).max(k as usize)
+    }
+
+    /// The capacity for `need` rows when `capacity` is not enough: the rest of the estimate's
+    /// room when it holds them (doubling at most), else an eighth more than `need` (never
+    /// doubling past the estimate).
+    fn regrown(&self, need: usize, capacity: usize) -> usize {
+        if need <= self.most {
+            need.max(self.most.min(capacity.saturating_mul(2)))
+        } else {
+            need.saturating_add(need / 8)
+        }
+    }
+}
+
+/// Reserves room in `v` for `capacity` elements in all.
+fn reserve_to<T>(v: &mut Vec<T>, capacity: usize) {
+    v.reserve_exact(capacity.saturating_sub(v.len()));
+}
+
 /// The blocks appended so far, in block order (see [`super::Simulation`] for the fields).
 pub(super) struct RunRecord {
+    /// The room of the columns, until they are given it by the first block.
+    room: Room,
+    /// Paths appended so far.
+    appended: u64,
     pub stored: Vec<u64>,
     pub columns: Vec<Vec<f64>>,
     pub baseline_count: u64,
@@ -136,8 +193,10 @@ pub(super) struct RunRecord {
 }
 
 impl RunRecord {
-    fn new(shape: Shape) -> Self {
+    fn new(shape: Shape, room: Room) -> Self {
         RunRecord {
+            room,
+            appended: 0,
             stored: Vec::new(),
             columns: vec![Vec::new(); shape.columns],
             baseline_count: 0,
@@ -149,8 +208,29 @@ impl RunRecord {
         }
     }
 
+    /// Makes room for block `b`'s stored rows: the run's room when `b` is the first block
+    /// ([`Room::rows`]), more when it is exceeded ([`Room::regrown`]).
+    fn make_room(&mut self, b: &BlockRecord) {
+        let (len, capacity) = (self.stored.len(), self.stored.capacity());
+        let need = len + b.stored.len();
+        let rows = if self.appended == 0 {
+            self.room.rows(b.stored.len() as u64, b.paths()).max(need)
+        } else if need > capacity {
+            self.room.regrown(need, capacity)
+        } else {
+            return;
+        };
+        reserve_to(&mut self.stored, rows);
+        self.columns.iter_mut().for_each(|c| reserve_to(c, rows));
+        if let Some(w) = &mut self.weights {
+            reserve_to(&mut w.stored, rows);
+        }
+    }
+
     /// Appends block `b`, the next in block order. Weight sums are merged in block order.
     fn append(&mut self, b: &BlockRecord) {
+        self.make_room(b);
+        self.appended += b.paths();
         self.stored.extend_from_slice(&b.stored);
         for (column, part) in self.columns.iter_mut().zip(&b.columns) {
             column.extend_from_slice(part);
@@ -265,8 +345,8 @@ struct State<'a> {
 
 impl<'a> Assembly<'a> {
     /// The assembly of blocks `blocks` of a run of `shape`, whose coverage sample is `sample`
-    /// (rows of the first blocks, from `blocks.start`).
-    pub fn new(blocks: std::ops::Range<u64>, shape: Shape, sample: SampleRows<'a>) -> Self {
+    /// (rows of the first blocks, from `blocks.start`) and whose columns get `room`.
+    pub fn new(blocks: std::ops::Range<u64>, shape: Shape, room: Room, sample: SampleRows<'a>) -> Self {
         Assembly {
             state: Mutex::new(State {
                 next_claim: blocks.start,
@@ -274,7 +354,7 @@ impl<'a> Assembly<'a> {
                 sample,
                 waiting: Vec::new(),
                 next_append: blocks.start,
-                run: Some(RunRecord::new(shape)),
+                run: Some(RunRecord::new(shape, room)),
                 spare: Vec::new(),
             }),
             shape,
@@ -368,14 +448,29 @@ mod tests {
         r
     }
 
+    /// Room for `most` rows at most in a run of three blocks.
+    fn room(most: usize) -> Room {
+        Room {
+            paths: 3 * N as u64,
+            most,
+        }
+    }
+
     #[test]
     fn blocks_finished_out_of_order_are_appended_in_block_order() {
+        // Whatever the room: one row (exceeded by every block), or plenty.
+        for most in [1, 1 << 20] {
+            appended_in_block_order(room(most));
+        }
+    }
+
+    fn appended_in_block_order(room: Room) {
         let shape = Shape {
             columns: 2,
             periods: 1,
             weighted: true,
         };
-        let a = Assembly::new(5..8, shape, SampleRows::default());
+        let a = Assembly::new(5..8, shape, room, SampleRows::default());
         let mut rows = SampleRows::default();
         let claimed: Vec<u64> = std::iter::from_fn(|| a.claim(|_| N, &mut rows)).collect();
         assert_eq!(claimed, [5, 6, 7]);
@@ -420,7 +515,7 @@ mod tests {
             periods: 1,
             weighted: true,
         };
-        let a = Assembly::new(0..2, shape, SampleRows::default());
+        let a = Assembly::new(0..2, shape, room(10), SampleRows::default());
         let spare = a.finish(record(&a, 0, &[1, 2], 4));
         // The emptied record of block 0 comes back for the next block.
         let mut next = spare;
@@ -434,6 +529,46 @@ mod tests {
     }
 
     #[test]
+    fn the_room_covers_the_rest_of_the_run_at_four_standard_errors() {
+        let n = N as u64;
+        let paths = 1000 * n;
+        let room = Room {
+            paths,
+            most: usize::MAX,
+        };
+        for k in [0, 1, 40, 1390, n / 2, n - 1, n] {
+            let rows = room.rows(k, n) as f64;
+            // The rest's stored share estimated from the block, 4 standard errors up (Wald,
+            // the Wilson bound's large-sample form): within 1% of the reservation.
+            let p = k as f64 / n as f64;
+            let wald = k as f64 + (p + 4.0 * (p * (1.0 - p) / n as f64).sqrt()) * (paths - n) as f64;
+            assert!(
+                rows >= wald * 0.99 && rows <= paths as f64,
+                "k = {k}: {rows} vs {wald}"
+            );
+            if k > 100 {
+                assert!(rows <= wald * 1.01, "k = {k}: {rows} vs {wald}");
+            }
+        }
+        // With no stored path in the block, room for a share of about z^2 / n (16 / 4112).
+        let none = room.rows(0, n) as f64 / (paths - n) as f64;
+        assert!((none - 16.0 / (n + 16) as f64).abs() < 1e-6, "{none}");
+        // A one-block run: exactly its rows. Never more than the estimate's.
+        assert_eq!(Room { paths: n, most: 9 }.rows(5, n), 5);
+        assert_eq!(Room { paths, most: 300 }.rows(100, n), 300);
+        assert_eq!(Room { paths, most: 30 }.rows(100, n), 100);
+    }
+
+    #[test]
+    fn exceeded_room_grows_to_the_estimate_then_by_an_eighth() {
+        let room = Room { paths: 0, most: 1000 };
+        assert_eq!(room.regrown(300, 200), 400);
+        assert_eq!(room.regrown(700, 600), 1000);
+        assert_eq!(room.regrown(900, 100), 900);
+        assert_eq!(room.regrown(1600, 1000), 1800);
+    }
+
+    #[test]
     fn each_block_writes_its_own_rows_of_the_sample() {
         // Two periods over one whole block and 100 paths of the next; the third block has none.
         let mut coverage = vec![vec![0.0; N + 100]; 2];
@@ -444,7 +579,12 @@ mod tests {
             weighted: true,
         };
         {
-            let a = Assembly::new(0..3, shape, SampleRows::of(&mut coverage, Some(&mut weights)));
+            let a = Assembly::new(
+                0..3,
+                shape,
+                room(10),
+                SampleRows::of(&mut coverage, Some(&mut weights)),
+            );
             let mut rows = SampleRows::default();
             for (block, len) in [(0, N), (1, 100), (2, 0)] {
                 assert_eq!(a.claim(|_| N, &mut rows), Some(block));
