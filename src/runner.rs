@@ -657,8 +657,9 @@ fn derived_columns(plan: &Plan) -> u64 {
 /// An estimate of the bytes of per-path storage a stored run of `paths` paths takes at its
 /// peak: [`rows_needed`] (the run writes its rows once, into columns reserved once), plus the
 /// summary's derived columns, `8 D` a stored path ([`derived_columns`]). The statistics permute
-/// the columns in place. From above by the share [`stored_share`]: measured peaks (less the
-/// program) are 15-30% below it on the flagship and the peer pool (`benches/README.md`).
+/// the columns in place. From above by the share [`stored_share`]: with the program's 32 MiB
+/// ([`crate::job::PROGRAM_MEMORY`]) it is 19-47% above the measured peak resident memory of the
+/// flagship and the peer pool at 1 and 4 million paths (`benches/README.md`).
 pub fn memory_needed(plan: &Plan, paths: u64) -> u64 {
     let derived = stored_estimate(plan, paths, false).saturating_mul(derived_columns(plan) * 8);
     rows_needed(plan, paths).saturating_add(derived)
