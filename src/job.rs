@@ -837,6 +837,27 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_overflow_counts_the_paths_whose_need_fits() {
+        let budget = Some(Budget {
+            bytes: 1000,
+            limit: Limit::MaxMemory,
+        });
+        // 100 bytes and 3 a path: 300 paths need exactly the budget, 301 more.
+        let need = |n: u64| 100 + 3 * n;
+        assert_eq!(Overflow::streamed(300, need, budget), None);
+        let over = Overflow::streamed(5000, need, budget).unwrap();
+        assert_eq!((over.needed, over.fits, over.kept), (15100, 300, Kept::Streamed));
+        let refused = JobError::TooLarge {
+            over,
+            why: Some(STREAMED_TOO_LARGE),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "5000 paths need about 15100 bytes even as a streamed run (its bins and coverage sample), more than the memory limit max_memory = 1000 bytes; at most 300 paths fit"
+        );
+    }
+
+    #[test]
     fn an_overflow_counts_the_paths_that_fit() {
         let budget = Some(Budget {
             bytes: PROGRAM_MEMORY + 1000,

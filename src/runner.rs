@@ -980,6 +980,28 @@ mod tests {
     }
 
     #[test]
+    fn the_memory_estimate_counts_each_stored_row_once_from_above() {
+        for file in ["scenarios/yuhang-2023.toml", "scenarios/bench/peer-pool.toml"] {
+            let scenario = crate::scenario::load(file.as_ref()).expect("loads");
+            let plan = Plan::new(&scenario);
+            let paths = 50 * BLOCK_PATHS;
+            let sim = simulate(&plan, paths, 3, 2, &Silent).expect("a run");
+            // What the run and its summary hold: each stored row once (its columns and its
+            // index), each tranche's loss and the undertaker's need, and the coverage sample.
+            let per_row = sim.layout.len() + 1 + plan.tranches() + 1;
+            let sample: usize = sim.coverage_sample.iter().map(Vec::len).sum();
+            let held = ((sim.stored.len() * per_row + sample) * 8) as f64;
+            // The share's bound (independent firms, +1%) is 10-20% above these pools' share.
+            let estimate = memory_needed(&plan, paths) as f64;
+            assert!(
+                estimate >= held && estimate <= 1.3 * held,
+                "{file}: estimate {estimate} for {held} bytes held"
+            );
+            assert!(sim.columns.iter().all(|c| c.len() == sim.stored.len()));
+        }
+    }
+
+    #[test]
     fn splitmix_matches_reference() {
         // SplitMix64 seeded with 0: first output 0xE220A8397B1DCDAF (reference implementation).
         assert_eq!(splitmix64_mix(GOLDEN_GAMMA), 0xE220_A839_7B1D_CDAF);
