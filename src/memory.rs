@@ -11,7 +11,7 @@
 //! - **The address-space limit** (`ulimit -v`, `RLIMIT_AS`): the soft limit of
 //!   `/proc/self/limits` less the address space the process has mapped (`VmSize` of
 //!   `/proc/self/status`) and less [`ARENA_RESERVE`] for each worker thread a run starts (one
-//!   per core, the default). Past it an allocation fails.
+//!   per core, the default; at most half of what is left). Past it an allocation fails.
 //!
 //! The readers are pure functions of the files' texts, tested on sample texts; [`available`]
 //! reads the files. Where a file is missing or unreadable its bound is simply not known.
@@ -184,9 +184,11 @@ fn address_space(limits: &str, status: &str) -> Option<u64> {
 pub const ARENA_RESERVE: u64 = 64 << 20;
 
 /// The address space left, `bytes`, less [`ARENA_RESERVE`] for each of `threads` worker threads
-/// yet to start.
+/// yet to start, but at most half of it: on a machine of many cores an arena that finds no room
+/// is simply not made (glibc then maps that thread's allocations one by one), so the reserve
+/// must not take all the room.
 fn less_arenas(bytes: u64, threads: usize) -> u64 {
-    bytes.saturating_sub(ARENA_RESERVE.saturating_mul(threads as u64))
+    bytes - ARENA_RESERVE.saturating_mul(threads as u64).min(bytes / 2)
 }
 
 #[cfg(test)]
@@ -257,7 +259,10 @@ mod tests {
     #[test]
     fn each_worker_thread_is_left_its_arena() {
         assert_eq!(less_arenas(1 << 30, 2), (1 << 30) - (128 << 20));
-        assert_eq!(less_arenas(100 << 20, 2), 0);
+        // Never more than half: 64 cores under 2 GiB keep 1 GiB.
+        assert_eq!(less_arenas(2 << 30, 64), 1 << 30);
+        assert_eq!(less_arenas(100 << 20, 2), 50 << 20);
+        assert_eq!(less_arenas(0, 2), 0);
     }
 
     #[test]
