@@ -220,6 +220,30 @@ pub fn var_es_of_tail<const N: usize>(
     count: u64,
     levels: [&str; N],
 ) -> [(f64, f64); N] {
+    let (split, order) = if count == 0 {
+        (samples.len(), Order::Total)
+    } else {
+        (below_by_total_cmp(samples, baseline), Order::Total)
+    };
+    var_es_of_split(samples, baseline, count, split, order, levels)
+}
+
+/// [`var_es_of_tail`] of a [`Folded`] sample: its kept entries and its copies of the value,
+/// with the count below the value and the order the fold found.
+pub(crate) fn var_es_of_folded<const N: usize>(f: Folded<'_>, levels: [&str; N]) -> [(f64, f64); N] {
+    var_es_of_split(f.kept, f.value, f.copies, f.below, f.order, levels)
+}
+
+/// [`var_es_of_tail`] given `split`, the number of entries of `samples` below `baseline` (any
+/// value when `count = 0`), and an [`Order`] valid for `samples`.
+fn var_es_of_split<const N: usize>(
+    samples: &mut [f64],
+    baseline: f64,
+    count: u64,
+    split: usize,
+    order: Order,
+    levels: [&str; N],
+) -> [(f64, f64); N] {
     let n = samples.len() as u64 + count;
     let Some(k) = levels
         .iter()
@@ -228,11 +252,7 @@ pub fn var_es_of_tail<const N: usize>(
     else {
         return [(0.0, 0.0); N];
     };
-    let split = if count == 0 {
-        samples.len()
-    } else {
-        samples.iter().filter(|x| x.total_cmp(&baseline).is_lt()).count()
-    };
+    let split = if count == 0 { samples.len() } else { split };
     // The place of rank k among the entries below the copies, or else of the first entry at
     // or above it: every entry before it is smaller, so the ranks `k..=n` lie from it on.
     let i = k.saturating_sub(1);
@@ -242,8 +262,7 @@ pub fn var_es_of_tail<const N: usize>(
         (i.saturating_sub(count) as usize).max(split)
     };
     if from < samples.len() {
-        let (_, _, above) = samples.select_nth_unstable_by(from, f64::total_cmp);
-        above.sort_unstable_by(f64::total_cmp);
+        order.select_then_sort_above(samples, from);
     }
     let r = Runs {
         sorted: samples,
@@ -252,6 +271,101 @@ pub fn var_es_of_tail<const N: usize>(
         split,
     };
     levels.map(|q| (r.quantile(q), r.expected_shortfall(q)))
+}
+
+/// How a selection compares the entries of a slice: by [`f64::total_cmp`], or by plain `<`
+/// when no entry is NaN or `-0.0`. For such entries `a < b` exactly when `total_cmp(a, b)` is
+/// `Less` (the total order differs from `<` only on NaN and in putting `-0.0` below `0.0`), and
+/// the standard library's selection and sort see the order only through that test, so either
+/// makes the very same moves and leaves the very same arrangement; `<` is one instruction
+/// where `total_cmp` takes several on each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Total,
+    Plain,
+}
+
+/// `a < b` as an [`std::cmp::Ordering`] (`Equal` when unordered): the comparison of
+/// [`Order::Plain`].
+fn plain_cmp(a: &f64, b: &f64) -> std::cmp::Ordering {
+    a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
+impl Order {
+    /// `v.select_nth_unstable_by(place, ..)` in this order; returns the entries below and above.
+    fn select(self, v: &mut [f64], place: usize) -> (&mut [f64], &mut [f64]) {
+        let (below, _, above) = match self {
+            Order::Total => v.select_nth_unstable_by(place, f64::total_cmp),
+            Order::Plain => v.select_nth_unstable_by(place, plain_cmp),
+        };
+        (below, above)
+    }
+
+    /// [`Order::select`] at `place`, then sorts the entries above it in this order.
+    fn select_then_sort_above(self, v: &mut [f64], place: usize) {
+        let (_, above) = self.select(v, place);
+        match self {
+            Order::Total => above.sort_unstable_by(f64::total_cmp),
+            Order::Plain => above.sort_unstable_by(plain_cmp),
+        }
+    }
+}
+
+/// Number of entries of `samples` below `value` by [`f64::total_cmp`].
+fn below_by_total_cmp(samples: &[f64], value: f64) -> usize {
+    samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
+}
+
+/// The entries of a slice that differ from `value`, folded to its front ([`fold`]), and what
+/// the fold learnt of them.
+pub(crate) struct Folded<'a> {
+    /// The entries that differ from `value`, in their order.
+    pub kept: &'a mut [f64],
+    pub value: f64,
+    /// The paths at `value`: the slice's entries equal to it and the copies given.
+    pub copies: u64,
+    /// Number of `kept` entries below `value` by [`f64::total_cmp`].
+    pub below: usize,
+    /// An order valid for `kept`.
+    pub order: Order,
+}
+
+impl<'a> Folded<'a> {
+    /// [`fold`] of `samples` with `count` more copies of `value`.
+    pub(crate) fn new(samples: &'a mut [f64], value: f64, count: u64) -> Self {
+        let kept = fold(samples, value);
+        let copies = count + (samples.len() - kept) as u64;
+        let kept = &mut samples[..kept];
+        let (below, order) = tally(kept, value);
+        Folded {
+            kept,
+            value,
+            copies,
+            below,
+            order,
+        }
+    }
+}
+
+/// The number of entries of `kept` (none of them `value` bit for bit) below `value` by
+/// [`f64::total_cmp`], and an [`Order`] valid for them, in one pass the compiler vectorises:
+/// with `value` not NaN, every entry is either `<` or `>` it exactly when none is NaN and none
+/// is the zero of the other sign (the only entries that compare equal to it without being it),
+/// and then `#(x < value)` is the count by `total_cmp`; [`Order::Plain`] needs in addition
+/// that no entry is `-0.0` (the `zero_signs` of the zeros). Otherwise the entries are counted
+/// by `total_cmp` and compared by it.
+fn tally(kept: &[f64], value: f64) -> (usize, Order) {
+    let (mut lt, mut gt, mut zero_signs) = (0usize, 0usize, 0u64);
+    for &x in kept {
+        lt += usize::from(x < value);
+        gt += usize::from(x > value);
+        zero_signs |= if x == 0.0 { x.to_bits() } else { 0 };
+    }
+    if value.is_nan() || lt + gt != kept.len() || zero_signs != 0 {
+        (below_by_total_cmp(kept, value), Order::Total)
+    } else {
+        (lt, Order::Plain)
+    }
 }
 
 /// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
@@ -292,19 +406,14 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        let kept = fold_out(samples, value);
-        let copies = (samples.len() - kept) as u64;
-        Runs::selected(&mut samples[..kept], value, count + copies, ranks)
+        Runs::selected(Folded::new(samples, value, count), ranks)
     }
 
-    /// The sample `samples` plus `count` copies of `value`, with the order statistics of the
-    /// (1-based) `ranks` put in place by selection (see the module docs).
-    fn selected(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
-        let split = if count == 0 {
-            samples.len()
-        } else {
-            samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
-        };
+    /// The [`Folded`] sample with the order statistics of the (1-based) `ranks` put in place
+    /// by selection (see the module docs).
+    fn selected(f: Folded<'a>, ranks: &[u64]) -> Self {
+        let (samples, value, count) = (f.kept, f.value, f.copies);
+        let split = if count == 0 { samples.len() } else { f.below };
         // Rank k is the entry of place k - 1 below the copies, a copy, or place k - 1 - count.
         let mut places: Vec<usize> = ranks
             .iter()
@@ -325,7 +434,7 @@ impl<'a> Runs<'a> {
         }
         places.sort_unstable();
         places.dedup();
-        select_places(samples, &places, 0);
+        select_places(samples, &places, 0, f.order);
         Runs {
             sorted: samples,
             value,
@@ -521,23 +630,59 @@ impl<'a> Runs<'a> {
 /// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
 /// order, and writes `value` over the rest; returns their number. The entries equal to
 /// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
-/// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
-/// mispredict.
+/// arrangement of swapping each equal entry up.
 pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
-    let differs = |x: &f64| x.to_bits() != value.to_bits();
-    // The entries before the first equal one stay where they are (a column folded before is
-    // passed over at the cost of a comparison per entry), and so do the equal ones up to the
-    // next entry that differs: if none does, the slice is already folded (a column at the
-    // baseline value on every path is only read).
-    let first = samples.iter().position(|x| !differs(x)).unwrap_or(samples.len());
-    let Some(next) = samples[first..].iter().position(differs) else {
+    fold(samples, value)
+}
+
+/// Entries a fold looks at together: a block of them is tested in one go (the compiler turns
+/// the test into vector instructions), then gone through one by one only if it needs it.
+const FOLD_BLOCK: usize = 8;
+
+/// [`fold_out`]. The entries before the first equal one stay where they are (a column folded
+/// before is passed over at the cost of a comparison per entry), and so do the equal ones up to
+/// the next entry that differs: if none does, the slice is already folded (a column at the
+/// baseline value on every path is only read). From there each entry that differs is written
+/// at the next place; a block of entries all equal to `value` is passed over without writing
+/// (the places such entries would write are written again later, by an entry that differs or
+/// by the final fill), the others written unconditionally, which leaves no branch to
+/// mispredict.
+fn fold(samples: &mut [f64], value: f64) -> usize {
+    let bits = value.to_bits();
+    let differs = |x: &f64| x.to_bits() != bits;
+    let all_equal = |block: &[f64]| block.iter().fold(0, |any, x| any | (x.to_bits() ^ bits)) == 0;
+    // `x == value` holds for every entry equal to `value` bit for bit unless `value` is NaN (and
+    // for the other zero when `value` is one): a block with none may be passed over.
+    let none_equal =
+        |block: &[f64]| !value.is_nan() && !block.iter().fold(false, |any, &x| any | (x == value));
+    let len = samples.len();
+    let mut first = 0;
+    while first + FOLD_BLOCK <= len && none_equal(&samples[first..first + FOLD_BLOCK]) {
+        first += FOLD_BLOCK;
+    }
+    first += samples[first..]
+        .iter()
+        .position(|x| !differs(x))
+        .unwrap_or(len - first);
+    let mut next = first;
+    while next + FOLD_BLOCK <= len && all_equal(&samples[next..next + FOLD_BLOCK]) {
+        next += FOLD_BLOCK;
+    }
+    let Some(next) = samples[next..].iter().position(differs).map(|p| next + p) else {
         return first;
     };
     let mut kept = first;
-    for i in first + next..samples.len() {
-        let x = samples[i];
-        samples[kept] = x;
-        kept += usize::from(differs(&x));
+    let mut i = next;
+    while i < len {
+        let end = (i + FOLD_BLOCK).min(len);
+        if end - i < FOLD_BLOCK || !all_equal(&samples[i..end]) {
+            for j in i..end {
+                let x = samples[j];
+                samples[kept] = x;
+                kept += usize::from(differs(&x));
+            }
+        }
+        i = end;
     }
     samples[kept..].fill(value);
     kept
@@ -561,10 +706,10 @@ fn summary_ranks(n: u64) -> Vec<u64> {
 
 /// Puts into `v` (the entries from place `offset` of a larger slice) the entry each of `places`
 /// (ascending, distinct, within `v`) would hold if sorted by [`f64::total_cmp`], with smaller
-/// entries before each and larger after: select the wanted place nearest the middle of `v`,
+/// entries before each and larger after (compared in `order`, valid for `v`): select the wanted place nearest the middle of `v`,
 /// then recurse on each side. The wanted ranks cluster in the upper tail, so the first selection
 /// leaves them in a small slice (and the minimum alone in the other, a linear scan).
-fn select_places(v: &mut [f64], places: &[usize], offset: usize) {
+fn select_places(v: &mut [f64], places: &[usize], offset: usize, order: Order) {
     if places.is_empty() {
         return;
     }
@@ -576,9 +721,9 @@ fn select_places(v: &mut [f64], places: &[usize], offset: usize) {
         after
     };
     let place = places[mid];
-    let (below, _, above) = v.select_nth_unstable_by(place - offset, f64::total_cmp);
-    select_places(below, &places[..mid], offset);
-    select_places(above, &places[mid + 1..], place + 1);
+    let (below, above) = order.select(v, place - offset);
+    select_places(below, &places[..mid], offset, order);
+    select_places(above, &places[mid + 1..], place + 1, order);
 }
 
 /// `VaR_q = x(max(1, ceil(q n)))` of `samples` for each level of `levels`, by selection
@@ -726,6 +871,13 @@ pub fn compensated_sum(values: &[f64]) -> f64 {
 ///
 /// Adding `x`: `t = s + x`; `c += (s - t) + x` if `|s| >= |x|`, else `c += (x - t) + s`;
 /// `s = t`. The total is `s + c`.
+///
+/// The error term `s + x - t` is taken by Knuth's branch-free TwoSum, `z = t - s`,
+/// `e = (s - (t - z)) + (x - z)`, instead of Neumaier's branch: both are exact (the error of a
+/// rounded binary addition is a float, and both formulas find it without rounding whenever `t`
+/// is finite), so `c` receives the very same values and every total is the same bit for bit
+/// (an `e` of either sign of zero leaves `c`, which is never `-0`, unchanged). Once `t`
+/// overflows, the total is the running sum alone, whatever `c` holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CompensatedSum {
     sum: f64,
@@ -741,12 +893,10 @@ impl CompensatedSum {
     /// Adds `x`.
     #[inline]
     pub fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.correction += (self.sum - t) + x;
-        } else {
-            self.correction += (x - t) + self.sum;
-        }
+        let s = self.sum;
+        let t = s + x;
+        let z = t - s;
+        self.correction += (s - (t - z)) + (x - z);
         self.sum = t;
     }
 
@@ -1002,6 +1152,218 @@ mod tests {
         assert_close(m, 2.8, 1e-15);
         assert_close(se, (1.7f64 / 5.0).sqrt(), 1e-14);
         assert_eq!(mean_and_se(&[], 0.0, 0), (0.0, 0.0));
+    }
+
+    /// SplitMix64: a deterministic stream for the tests below.
+    fn split_mix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Awkward finite doubles: any binade from the subnormals to near overflow (or, with
+    /// `spread` small, near 1), both signs, both zeros, and repeats of earlier values.
+    fn awkward(n: usize, seed: u64, spread: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut out: Vec<f64> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = split_mix(&mut state);
+            let x = match r % 16 {
+                0 => 0.0,
+                1 => -0.0,
+                2 if !out.is_empty() => out[(r >> 8) as usize % out.len()],
+                3 if !out.is_empty() => -out[(r >> 8) as usize % out.len()],
+                _ => {
+                    let exponent = 1023 + (r >> 12) % (2 * spread + 1) - spread;
+                    let bits = (r >> 63) << 63 | (exponent.min(2046) << 52) | (split_mix(&mut state) >> 12);
+                    f64::from_bits(bits)
+                }
+            };
+            out.push(x);
+        }
+        out
+    }
+
+    /// Neumaier's summation with its branch, as [`CompensatedSum`] was first written.
+    #[derive(Default)]
+    struct BranchedNeumaier {
+        sum: f64,
+        correction: f64,
+    }
+
+    impl BranchedNeumaier {
+        fn add(&mut self, x: f64) {
+            let t = self.sum + x;
+            if self.sum.abs() >= x.abs() {
+                self.correction += (self.sum - t) + x;
+            } else {
+                self.correction += (x - t) + self.sum;
+            }
+            self.sum = t;
+        }
+    }
+
+    #[test]
+    fn two_sum_gives_neumaiers_sums_bit_for_bit() {
+        let mut cases: Vec<Vec<f64>> = vec![
+            vec![1e16, 1.0, -1e16, 1.0, 1e100, 1.0, -1e100],
+            vec![f64::MAX, -f64::MAX, f64::MAX, f64::MAX * 0.5, -f64::MAX],
+            vec![5e-324, -1e-323, 2.2e-308, -2.2250738585072014e-308, 0.0, -0.0],
+            vec![-0.0, -0.0, 0.0, -0.0],
+            vec![f64::MAX, f64::MAX, 1.0],
+            vec![1.0, f64::INFINITY, -1.0, f64::NEG_INFINITY, 2.0],
+        ];
+        for seed in 0..60 {
+            for spread in [4, 60, 1022] {
+                cases.push(awkward(2000, seed, spread));
+            }
+        }
+        for case in &cases {
+            let (mut two, mut reference) = (CompensatedSum::new(), BranchedNeumaier::default());
+            for &x in case {
+                two.add(x);
+                reference.add(x);
+                assert_eq!(two.sum.to_bits(), reference.sum.to_bits(), "{case:?}");
+                if reference.sum.is_finite() {
+                    assert_eq!(
+                        two.correction.to_bits(),
+                        reference.correction.to_bits(),
+                        "{case:?}"
+                    );
+                }
+                let reference_total = if reference.sum.is_finite() {
+                    reference.sum + reference.correction
+                } else {
+                    reference.sum
+                };
+                assert_eq!(two.total().to_bits(), reference_total.to_bits(), "{case:?}");
+            }
+        }
+    }
+
+    /// [`fold_out`] as first written: one branch-free pass writing every entry.
+    fn fold_entry_by_entry(samples: &mut [f64], value: f64) -> usize {
+        let differs = |x: &f64| x.to_bits() != value.to_bits();
+        let mut kept = 0;
+        for i in 0..samples.len() {
+            let x = samples[i];
+            samples[kept] = x;
+            kept += usize::from(differs(&x));
+        }
+        samples[kept..].fill(value);
+        kept
+    }
+
+    #[test]
+    fn fold_gives_the_arrangement_of_the_plain_pass() {
+        let mut state = 7;
+        for len in (0..70).chain([255, 256, 257, 1000]) {
+            for value in [0.0, -0.0, 2.5, f64::NAN, f64::INFINITY] {
+                // Runs of entries equal to `value` and of others, of random lengths, and the
+                // other zero and NaN among the others.
+                for _ in 0..12 {
+                    let mut v = Vec::with_capacity(len);
+                    let share = split_mix(&mut state) % 5;
+                    while v.len() < len {
+                        let r = split_mix(&mut state);
+                        let run = 1 + (r % 20) as usize;
+                        let x = match (r >> 8) % 8 {
+                            k if k < share => value,
+                            5 => -value,
+                            6 => f64::NAN,
+                            _ => ((r >> 16) % 7) as f64 - 3.0,
+                        };
+                        v.extend(std::iter::repeat_n(x, run.min(len - v.len())));
+                    }
+                    let mut want = v.clone();
+                    let kept_want = fold_entry_by_entry(&mut want, value);
+                    let mut got = v.clone();
+                    let kept_got = fold_out(&mut got, value);
+                    assert_eq!(kept_got, kept_want, "{v:?} {value}");
+                    assert_eq!(got.map_bits(), want.map_bits(), "{v:?} {value}");
+                }
+            }
+        }
+    }
+
+    trait Bits {
+        fn map_bits(&self) -> Vec<u64>;
+    }
+
+    impl Bits for [f64] {
+        fn map_bits(&self) -> Vec<u64> {
+            self.iter().map(|x| x.to_bits()).collect()
+        }
+    }
+
+    #[test]
+    fn tally_counts_by_total_cmp_and_allows_plain_only_where_it_agrees() {
+        let mut plain_seen = 0;
+        for seed in 0..200 {
+            let mut v = awkward(1 + (seed as usize * 7) % 90, seed, 3);
+            if seed.is_multiple_of(5) {
+                v.push(f64::NAN);
+            }
+            if seed.is_multiple_of(7) {
+                v.retain(|x| x.to_bits() != (-0.0f64).to_bits());
+            }
+            for value in [0.0, -0.0, 1.0, -1.5, v[0], f64::NAN] {
+                let kept: Vec<f64> = v
+                    .iter()
+                    .copied()
+                    .filter(|x| x.to_bits() != value.to_bits())
+                    .collect();
+                let (below, order) = tally(&kept, value);
+                assert_eq!(below, below_by_total_cmp(&kept, value), "{kept:?} {value}");
+                if order == Order::Plain {
+                    plain_seen += 1;
+                    for a in &kept {
+                        for b in &kept {
+                            assert_eq!(a < b, a.total_cmp(b).is_lt(), "{a} {b}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain_seen > 100, "{plain_seen}");
+        assert_eq!(tally(&[1.0, -0.0, 2.0], 5.0).1, Order::Total);
+        assert_eq!(tally(&[1.0, f64::NAN], 5.0).1, Order::Total);
+        assert_eq!(tally(&[1.0, 0.0, 7.0], 5.0), (2, Order::Plain));
+    }
+
+    #[test]
+    fn plain_order_selects_and_sorts_into_the_same_arrangement() {
+        // Many ties, negative and positive values and +0.0: the arrangement left by the
+        // selections and the sort is the one `total_cmp` leaves, bit for bit.
+        for seed in 0..40 {
+            let n = 50 + seed as usize * 97;
+            let mut state = seed;
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    let r = split_mix(&mut state);
+                    if r.is_multiple_of(3) {
+                        0.0
+                    } else {
+                        ((r >> 8) % 41) as f64 * 0.25 - 3.0 + (r % 2) as f64 * 1e-9
+                    }
+                })
+                .collect();
+            assert_eq!(tally(&v, 99.0).1, Order::Plain);
+            let ranks = summary_ranks(n as u64);
+            let mut places: Vec<usize> = ranks.iter().map(|&k| k as usize - 1).collect();
+            places.sort_unstable();
+            places.dedup();
+            let (mut total, mut plain) = (v.clone(), v.clone());
+            select_places(&mut total, &places, 0, Order::Total);
+            select_places(&mut plain, &places, 0, Order::Plain);
+            assert_eq!(plain.map_bits(), total.map_bits());
+            let (mut total, mut plain) = (v.clone(), v.clone());
+            Order::Total.select_then_sort_above(&mut total, n * 9 / 10);
+            Order::Plain.select_then_sort_above(&mut plain, n * 9 / 10);
+            assert_eq!(plain.map_bits(), total.map_bits());
+        }
     }
 
     #[test]
