@@ -606,19 +606,18 @@ impl<'a> Runs<'a> {
         }
         let exponent = binary_exponent(largest).clamp(-1022, 1022);
         let down = pow2(-exponent);
-        let mut s1 = CompensatedSum::new();
-        let mut s2 = CompensatedSum::new();
-        for &x in self.sorted {
+        // S1 and S2 side by side.
+        let mut sums = CompensatedPair::default();
+        sums.add_all(self.sorted.iter().map(|&x| {
             let d = dev(x) * down;
-            s1.add(d);
-            s2.add(d * d);
-        }
+            [d, d * d]
+        }));
         if self.count > 0 {
             let d = dev(self.value) * down;
             let c = self.count as f64;
-            s1.add(c * d);
-            s2.add(c * d * d);
+            sums.add_all(std::iter::once([c * d, c * d * d]));
         }
+        let [s1, s2] = sums.sums();
         let nf = n as f64;
         let s1 = s1.total();
         let variance = ((s2.total() - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
@@ -648,16 +647,18 @@ const FOLD_BLOCK: usize = 8;
 /// by the final fill), the others written unconditionally, which leaves no branch to
 /// mispredict.
 fn fold(samples: &mut [f64], value: f64) -> usize {
+    type Block = [f64; FOLD_BLOCK];
     let bits = value.to_bits();
     let differs = |x: &f64| x.to_bits() != bits;
-    let all_equal = |block: &[f64]| block.iter().fold(0, |any, x| any | (x.to_bits() ^ bits)) == 0;
+    let block_at = |v: &[f64], i: usize| -> Block { v[i..i + FOLD_BLOCK].try_into().expect("a whole block") };
+    let all_equal = |block: &Block| block.iter().fold(0, |any, x| any | (x.to_bits() ^ bits)) == 0;
     // `x == value` holds for every entry equal to `value` bit for bit unless `value` is NaN (and
     // for the other zero when `value` is one): a block with none may be passed over.
     let none_equal =
-        |block: &[f64]| !value.is_nan() && !block.iter().fold(false, |any, &x| any | (x == value));
+        |block: &Block| !value.is_nan() && !block.iter().fold(false, |any, &x| any | (x == value));
     let len = samples.len();
     let mut first = 0;
-    while first + FOLD_BLOCK <= len && none_equal(&samples[first..first + FOLD_BLOCK]) {
+    while first + FOLD_BLOCK <= len && none_equal(&block_at(samples, first)) {
         first += FOLD_BLOCK;
     }
     first += samples[first..]
@@ -665,24 +666,29 @@ fn fold(samples: &mut [f64], value: f64) -> usize {
         .position(|x| !differs(x))
         .unwrap_or(len - first);
     let mut next = first;
-    while next + FOLD_BLOCK <= len && all_equal(&samples[next..next + FOLD_BLOCK]) {
+    while next + FOLD_BLOCK <= len && all_equal(&block_at(samples, next)) {
         next += FOLD_BLOCK;
     }
     let Some(next) = samples[next..].iter().position(differs).map(|p| next + p) else {
         return first;
     };
+    // Every place written is below the entry being read (`kept < i`); a block is read whole
+    // before its entries are written.
     let mut kept = first;
     let mut i = next;
-    while i < len {
-        let end = (i + FOLD_BLOCK).min(len);
-        if end - i < FOLD_BLOCK || !all_equal(&samples[i..end]) {
-            for j in i..end {
-                let x = samples[j];
-                samples[kept] = x;
-                kept += usize::from(differs(&x));
-            }
+    let mut write = |samples: &mut [f64], x: f64| {
+        samples[kept] = x;
+        kept += usize::from(differs(&x));
+    };
+    while i + FOLD_BLOCK <= len {
+        let block = block_at(samples, i);
+        if !all_equal(&block) {
+            block.into_iter().for_each(|x| write(samples, x));
         }
-        i = end;
+        i += FOLD_BLOCK;
+    }
+    for j in i..len {
+        write(samples, samples[j]);
     }
     samples[kept..].fill(value);
     kept
@@ -893,10 +899,8 @@ impl CompensatedSum {
     /// Adds `x`.
     #[inline]
     pub fn add(&mut self, x: f64) {
-        let s = self.sum;
-        let t = s + x;
-        let z = t - s;
-        self.correction += (s - (t - z)) + (x - z);
+        let (t, e) = two_sum(self.sum, x);
+        self.correction += e;
         self.sum = t;
     }
 
@@ -908,6 +912,68 @@ impl CompensatedSum {
         } else {
             self.sum
         }
+    }
+}
+
+/// Knuth's TwoSum: `t = s + x` rounded and its error `e = (s - (t - z)) + (x - z)`,
+/// `z = t - s`, which is exactly `s + x - t` whenever `t` is finite.
+#[inline]
+fn two_sum(s: f64, x: f64) -> (f64, f64) {
+    let t = s + x;
+    let z = t - s;
+    (t, (s - (t - z)) + (x - z))
+}
+
+/// Two [`CompensatedSum`]s side by side, each adding its own terms in its own order: lane by
+/// lane the very operations of [`CompensatedSum::add`] ([`two_sum`], then the error added to
+/// the correction), so the same sums bit for bit. On x86-64 the two lanes are one SSE2
+/// register and each operation one vector instruction (the compiler does not pair them by
+/// itself); elsewhere the lanes are done one after the other.
+#[derive(Debug, Clone, Copy, Default)]
+struct CompensatedPair {
+    sum: [f64; 2],
+    correction: [f64; 2],
+}
+
+impl CompensatedPair {
+    /// Adds every `[x0, x1]` of `terms`: `x0` to the first sum and `x1` to the second.
+    #[inline]
+    fn add_all(&mut self, terms: impl Iterator<Item = [f64; 2]>) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: SSE2 is enabled (every x86-64 processor has it); each store writes two f64
+        // into an array of two.
+        unsafe {
+            use std::arch::x86_64::{_mm_add_pd, _mm_set_pd, _mm_storeu_pd, _mm_sub_pd};
+            let [s0, s1] = self.sum;
+            let [c0, c1] = self.correction;
+            let (mut s, mut c) = (_mm_set_pd(s1, s0), _mm_set_pd(c1, c0));
+            for [x0, x1] in terms {
+                let x = _mm_set_pd(x1, x0);
+                let t = _mm_add_pd(s, x);
+                let z = _mm_sub_pd(t, s);
+                let e = _mm_add_pd(_mm_sub_pd(s, _mm_sub_pd(t, z)), _mm_sub_pd(x, z));
+                c = _mm_add_pd(c, e);
+                s = t;
+            }
+            _mm_storeu_pd(self.sum.as_mut_ptr(), s);
+            _mm_storeu_pd(self.correction.as_mut_ptr(), c);
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        for x in terms {
+            for k in 0..2 {
+                let (t, e) = two_sum(self.sum[k], x[k]);
+                self.correction[k] += e;
+                self.sum[k] = t;
+            }
+        }
+    }
+
+    /// The two sums.
+    fn sums(&self) -> [CompensatedSum; 2] {
+        [0, 1].map(|k| CompensatedSum {
+            sum: self.sum[k],
+            correction: self.correction[k],
+        })
     }
 }
 
@@ -1240,6 +1306,24 @@ mod tests {
                 };
                 assert_eq!(two.total().to_bits(), reference_total.to_bits(), "{case:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_pair_of_sums_is_two_sums_bit_for_bit() {
+        for seed in 0..30 {
+            let (a, b) = (awkward(3000, seed, 60), awkward(3000, seed + 1000, 1022));
+            let (mut pair, mut one, mut two) = (
+                CompensatedPair::default(),
+                CompensatedSum::new(),
+                CompensatedSum::new(),
+            );
+            pair.add_all(a.iter().zip(&b).map(|(&x, &y)| [x, y]));
+            a.iter().for_each(|&x| one.add(x));
+            b.iter().for_each(|&y| two.add(y));
+            let [p, q] = pair.sums();
+            let bits = |c: CompensatedSum| (c.sum.to_bits(), c.correction.to_bits(), c.total().to_bits());
+            assert_eq!((bits(p), bits(q)), (bits(one), bits(two)));
         }
     }
 
