@@ -758,45 +758,96 @@ pub fn mean_and_se(samples: &[f64], baseline: f64, count: u64) -> (f64, f64) {
 /// [`mean_and_se`] of each prefix `samples[..s]` together with `count` copies of `baseline`,
 /// for each `(s, count)` of `prefixes` (`s` ascending, within `samples`): the compensated sum
 /// over the samples is taken once, in slice order, and read at the end of each prefix, so each
-/// result is bit for bit [`mean_and_se`] of its prefix; the deviations (about each prefix's own
-/// mean) are summed per prefix.
+/// result is bit for bit [`mean_and_se`] of its prefix. The deviations (about each prefix's own
+/// mean) are summed per prefix, two prefixes side by side ([`CompensatedPair`]: the longest with
+/// the next longest over the shorter one's samples, then the longer alone, and so on), each sum
+/// taking its terms in slice order.
 pub fn prefix_means_and_se(samples: &[f64], baseline: f64, prefixes: &[(usize, u64)]) -> Vec<(f64, f64)> {
     let mut acc = CompensatedSum::new();
     let mut from = 0;
-    let sums: Vec<CompensatedSum> = prefixes
+    let means: Vec<(usize, u64, Option<f64>)> = prefixes
         .iter()
-        .map(|&(s, _)| {
+        .map(|&(s, count)| {
             let to = s.clamp(from, samples.len());
             samples[from..to].iter().for_each(|&x| acc.add(x));
             from = to;
-            acc
+            let len = s.min(samples.len());
+            (len, count, mean_after(len, acc, baseline, count))
         })
         .collect();
-    prefixes
+    // The prefixes with a standard error to take, longest first.
+    let mut wanted: Vec<usize> = (0..prefixes.len())
+        .filter(|&k| means[k].0 as u64 + means[k].1 >= 2)
+        .collect();
+    wanted.sort_by_key(|&k| std::cmp::Reverse(means[k].0));
+    let mut squares = vec![CompensatedSum::new(); prefixes.len()];
+    let mean_of = |k: usize| means[k].2.unwrap_or(0.0);
+    for pair in wanted.chunks(2) {
+        let (long, short) = (pair[0], pair.get(1).copied());
+        let mut from = 0;
+        if let Some(short) = short {
+            let (a, b) = (mean_of(long), mean_of(short));
+            let mut sums = CompensatedPair::default();
+            from = means[short].0;
+            sums.add_all(
+                samples[..from]
+                    .iter()
+                    .map(|&x| [(x - a) * (x - a), (x - b) * (x - b)]),
+            );
+            [squares[long], squares[short]] = sums.sums();
+        }
+        add_squared_deviations(&mut squares[long], &samples[from..means[long].0], mean_of(long));
+    }
+    means
         .iter()
-        .zip(sums)
-        .map(|(&(s, count), acc)| mean_and_se_after(&samples[..s.min(samples.len())], acc, baseline, count))
+        .zip(squares)
+        .map(|(&(len, count, mean), sq)| match mean {
+            None => (0.0, 0.0),
+            Some(mean) => (mean, se_after(sq, mean, baseline, len as u64 + count, count)),
+        })
         .collect()
 }
 
 /// [`mean_and_se`] of `samples` and `count` copies of `baseline`, given `acc`, the compensated
 /// sum of `samples` in slice order.
-fn mean_and_se_after(samples: &[f64], mut acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
-    let n = samples.len() as u64 + count;
-    if n == 0 {
+fn mean_and_se_after(samples: &[f64], acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
+    let Some(mean) = mean_after(samples.len(), acc, baseline, count) else {
         return (0.0, 0.0);
+    };
+    let n = samples.len() as u64 + count;
+    let mut sq = CompensatedSum::new();
+    if n >= 2 {
+        add_squared_deviations(&mut sq, samples, mean);
+    }
+    (mean, se_after(sq, mean, baseline, n, count))
+}
+
+/// The mean of `len` samples of compensated sum `acc` and `count` copies of `baseline`:
+/// `baseline count` added to `acc`, over `n = len + count`; `None` when `n = 0`.
+fn mean_after(len: usize, mut acc: CompensatedSum, baseline: f64, count: u64) -> Option<f64> {
+    let n = len as u64 + count;
+    (n > 0).then(|| {
+        acc.add(baseline * count as f64);
+        acc.total() / n as f64
+    })
+}
+
+/// Adds `(x - mean)^2` of each of `samples` to `sq`, in slice order.
+fn add_squared_deviations(sq: &mut CompensatedSum, samples: &[f64], mean: f64) {
+    samples.iter().for_each(|&x| sq.add((x - mean) * (x - mean)));
+}
+
+/// The standard error of a mean of `n` paths, `count` of them copies of `baseline`, given `sq`,
+/// the compensated sum of the other samples' `(x - mean)^2`: `(baseline - mean)^2 count` added,
+/// `sqrt(sq / (n - 1) / n)` (0 when `n < 2`).
+fn se_after(mut sq: CompensatedSum, mean: f64, baseline: f64, n: u64, count: u64) -> f64 {
+    if n < 2 {
+        return 0.0;
     }
     let nf = n as f64;
-    acc.add(baseline * count as f64);
-    let mean = acc.total() / nf;
-    if n < 2 {
-        return (mean, 0.0);
-    }
-    let mut sq = CompensatedSum::new();
-    samples.iter().for_each(|&x| sq.add((x - mean) * (x - mean)));
     sq.add((baseline - mean) * (baseline - mean) * count as f64);
     let var = (sq.total() / (nf - 1.0)).max(0.0);
-    (mean, (var / nf).sqrt())
+    (var / nf).sqrt()
 }
 
 /// `z` of a two-sided 95% normal interval, `Φ⁻¹(0.975)`.
@@ -1477,14 +1528,34 @@ mod tests {
         let values: Vec<f64> = (0..3000)
             .map(|i| (f64::from(i) * 0.37).sin() * 1e3 + 1e9)
             .collect();
-        let prefixes = [(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)];
-        let together = prefix_means_and_se(&values, 2.5, &prefixes);
-        for (&(s, count), got) in prefixes.iter().zip(together) {
-            let alone = mean_and_se(&values[..s], 2.5, count);
-            assert_eq!(
-                (got.0.to_bits(), got.1.to_bits()),
-                (alone.0.to_bits(), alone.1.to_bits())
-            );
+        // Odd and even numbers of prefixes (paired side by side, longest first), prefixes of
+        // equal length, of one path and of none.
+        let cases: [&[(usize, u64)]; 4] = [
+            &[(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)],
+            &[
+                (0, 0),
+                (1, 1),
+                (47, 2),
+                (94, 4),
+                (188, 8),
+                (376, 16),
+                (752, 32),
+                (1504, 64),
+                (3000, 128),
+            ],
+            &[(0, 0), (0, 1), (1, 0)],
+            &[(3000, 0)],
+        ];
+        for prefixes in cases {
+            let together = prefix_means_and_se(&values, 2.5, prefixes);
+            for (&(s, count), got) in prefixes.iter().zip(together) {
+                let alone = mean_and_se(&values[..s], 2.5, count);
+                assert_eq!(
+                    (got.0.to_bits(), got.1.to_bits()),
+                    (alone.0.to_bits(), alone.1.to_bits()),
+                    "{s} {count}"
+                );
+            }
         }
     }
 
