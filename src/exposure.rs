@@ -24,7 +24,7 @@ use crate::money::{Amount, snap_to_cent};
 use crate::plan::Plan;
 use crate::runner::{self, Samples, Weights};
 use crate::stats::weighted::WeightedColumn;
-use crate::stats::{Proportion, ceil_complement_of, fold_out, mean_and_se, var_es_of_tail};
+use crate::stats::{Folded, Proportion, ceil_complement_of, mean_and_se, var_es_of_folded};
 
 /// One payer's exposure (a guarantor party's payouts, or the undertaker's draws) over all
 /// paths, from its per-path payout, obligation and cap-out period.
@@ -113,25 +113,31 @@ impl PayerFigures {
     ) -> Self {
         let n = payout.n();
         let levels = ["0.99", "0.999"];
-        let p_called = payout.count_above_zero();
         // The stored paths that differ from the baseline value come first, in their order, the
-        // others counted as copies of it (most payers pay nothing on most paths): `(samples,
-        // copies)`. The order statistics are unchanged; an ES tail reaching the baseline value
-        // adds its copies as one term, which for the payouts' baseline 0 is the sum of the full
-        // sort bit for bit.
-        let (payout_baseline, obligation_baseline) = (payout.baseline, obligation.baseline);
-        let (xs, copies) = payout.folded();
-        let (expected_payout, expected_payout_se) = mean_and_se(xs, payout_baseline, copies);
-        let [(var_99, es_99), (var_999, es_999)] = var_es_of_tail(xs, payout_baseline, copies, levels);
-        let (os, copies) = obligation.folded();
-        let [(capacity_99, _), (capacity_999, _)] = var_es_of_tail(os, obligation_baseline, copies, levels);
+        // others counted as copies of it (most payers pay nothing on most paths). The order
+        // statistics are unchanged; an ES tail reaching the baseline value adds its copies as
+        // one term, which for the payouts' baseline 0 is the sum of the full sort bit for bit.
+        let xs = Folded::new(payout.stored, payout.baseline, payout.count);
+        let p_called = count_above_zero(&xs);
+        let (expected_payout, expected_payout_se) = mean_and_se(xs.kept, xs.value, xs.copies);
+        let [(var_99, es_99), (var_999, es_999)] = var_es_of_folded(xs, levels);
+        let os = Folded::new(obligation.stored, obligation.baseline, obligation.count);
+        let [(capacity_99, _), (capacity_999, _)] = var_es_of_folded(os, levels);
         let mut first = vec![0u64; periods];
         let mut tally = |k: f64, c: u64| {
             if k >= 1.0 && (k as usize) <= periods {
                 first[k as usize - 1] += c;
             }
         };
-        cap_out_period.stored.iter().for_each(|&k| tally(k, 1));
+        // Most paths' caps never bind (0): a block of eight with none at 1 or above is passed
+        // over in one vectorised test.
+        let (blocks, rest) = cap_out_period.stored.as_chunks::<8>();
+        for block in blocks {
+            if block.iter().fold(false, |any, &k| any | (k >= 1.0)) {
+                block.iter().for_each(|&k| tally(k, 1));
+            }
+        }
+        rest.iter().for_each(|&k| tally(k, 1));
         tally(cap_out_period.baseline, cap_out_period.count);
         let exhausted = Proportion::new(first.iter().sum(), n);
         let called = Proportion::new(p_called, n);
@@ -190,20 +196,13 @@ impl<'a> PayerColumn<'a> {
     fn n(&self) -> u64 {
         self.stored.len() as u64 + self.count
     }
+}
 
-    /// Number of paths with an amount above 0.
-    fn count_above_zero(&self) -> u64 {
-        let stored = self.stored.iter().filter(|&&x| x > 0.0).count() as u64;
-        stored + if self.baseline > 0.0 { self.count } else { 0 }
-    }
-
-    /// The stored values that differ from the baseline value, moved to the front in their
-    /// order ([`fold_out`]), and the number of paths at the baseline value.
-    fn folded(self) -> (&'a mut [f64], u64) {
-        let kept = fold_out(self.stored, self.baseline);
-        let copies = self.count + (self.stored.len() - kept) as u64;
-        (&mut self.stored[..kept], copies)
-    }
+/// Number of paths with an amount above 0 in a folded column: its kept entries above 0, and its
+/// copies when the value is.
+fn count_above_zero(f: &Folded<'_>) -> u64 {
+    let kept = f.kept.iter().filter(|&&x| x > 0.0).count() as u64;
+    kept + if f.value > 0.0 { f.copies } else { 0 }
 }
 
 impl PayerFigures {
@@ -475,6 +474,19 @@ mod tests {
         assert_eq!((f.var_999, f.es_999), (999.0, 1000.0));
         assert_eq!(f.capacity_99, 990.0);
         assert_eq!(f.p_cap_exhausted_by_period, vec![0.0]);
+    }
+
+    #[test]
+    fn paths_called_of_a_folded_column_are_those_of_the_column() {
+        // The stored values (some at the baseline value) and the copies, counted directly.
+        let stored = [0.0, 2.0, 3.0, 0.0, -1.0, 3.0, 3.0, 4.0];
+        for baseline in [0.0, 3.0, -1.0] {
+            let direct =
+                stored.iter().filter(|&&x| x > 0.0).count() as u64 + if baseline > 0.0 { 5 } else { 0 };
+            let mut column = stored;
+            let folded = Folded::new(&mut column, baseline, 5);
+            assert_eq!(count_above_zero(&folded), direct, "baseline {baseline}");
+        }
     }
 
     #[test]

@@ -220,6 +220,30 @@ pub fn var_es_of_tail<const N: usize>(
     count: u64,
     levels: [&str; N],
 ) -> [(f64, f64); N] {
+    let (split, order) = if count == 0 {
+        (samples.len(), Order::Total)
+    } else {
+        (below_by_total_cmp(samples, baseline), Order::Total)
+    };
+    var_es_of_split(samples, baseline, count, split, order, levels)
+}
+
+/// [`var_es_of_tail`] of a [`Folded`] sample: its kept entries and its copies of the value,
+/// with the count below the value and the order the fold found.
+pub(crate) fn var_es_of_folded<const N: usize>(f: Folded<'_>, levels: [&str; N]) -> [(f64, f64); N] {
+    var_es_of_split(f.kept, f.value, f.copies, f.below, f.order, levels)
+}
+
+/// [`var_es_of_tail`] given `split`, the number of entries of `samples` below `baseline` (any
+/// value when `count = 0`), and an [`Order`] valid for `samples`.
+fn var_es_of_split<const N: usize>(
+    samples: &mut [f64],
+    baseline: f64,
+    count: u64,
+    split: usize,
+    order: Order,
+    levels: [&str; N],
+) -> [(f64, f64); N] {
     let n = samples.len() as u64 + count;
     let Some(k) = levels
         .iter()
@@ -228,11 +252,7 @@ pub fn var_es_of_tail<const N: usize>(
     else {
         return [(0.0, 0.0); N];
     };
-    let split = if count == 0 {
-        samples.len()
-    } else {
-        samples.iter().filter(|x| x.total_cmp(&baseline).is_lt()).count()
-    };
+    let split = if count == 0 { samples.len() } else { split };
     // The place of rank k among the entries below the copies, or else of the first entry at
     // or above it: every entry before it is smaller, so the ranks `k..=n` lie from it on.
     let i = k.saturating_sub(1);
@@ -242,8 +262,7 @@ pub fn var_es_of_tail<const N: usize>(
         (i.saturating_sub(count) as usize).max(split)
     };
     if from < samples.len() {
-        let (_, _, above) = samples.select_nth_unstable_by(from, f64::total_cmp);
-        above.sort_unstable_by(f64::total_cmp);
+        order.select_then_sort_above(samples, from);
     }
     let r = Runs {
         sorted: samples,
@@ -252,6 +271,101 @@ pub fn var_es_of_tail<const N: usize>(
         split,
     };
     levels.map(|q| (r.quantile(q), r.expected_shortfall(q)))
+}
+
+/// How a selection compares the entries of a slice: by [`f64::total_cmp`], or by plain `<`
+/// when no entry is NaN or `-0.0`. For such entries `a < b` exactly when `total_cmp(a, b)` is
+/// `Less` (the total order differs from `<` only on NaN and in putting `-0.0` below `0.0`), and
+/// the standard library's selection and sort see the order only through that test, so either
+/// makes the very same moves and leaves the very same arrangement; `<` is one instruction
+/// where `total_cmp` takes several on each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Total,
+    Plain,
+}
+
+/// `a < b` as an [`std::cmp::Ordering`] (`Equal` when unordered): the comparison of
+/// [`Order::Plain`].
+fn plain_cmp(a: &f64, b: &f64) -> std::cmp::Ordering {
+    a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
+impl Order {
+    /// `v.select_nth_unstable_by(place, ..)` in this order; returns the entries below and above.
+    fn select(self, v: &mut [f64], place: usize) -> (&mut [f64], &mut [f64]) {
+        let (below, _, above) = match self {
+            Order::Total => v.select_nth_unstable_by(place, f64::total_cmp),
+            Order::Plain => v.select_nth_unstable_by(place, plain_cmp),
+        };
+        (below, above)
+    }
+
+    /// [`Order::select`] at `place`, then sorts the entries above it in this order.
+    fn select_then_sort_above(self, v: &mut [f64], place: usize) {
+        let (_, above) = self.select(v, place);
+        match self {
+            Order::Total => above.sort_unstable_by(f64::total_cmp),
+            Order::Plain => above.sort_unstable_by(plain_cmp),
+        }
+    }
+}
+
+/// Number of entries of `samples` below `value` by [`f64::total_cmp`].
+fn below_by_total_cmp(samples: &[f64], value: f64) -> usize {
+    samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
+}
+
+/// The entries of a slice that differ from `value`, folded to its front ([`fold`]), and what
+/// the fold learnt of them.
+pub(crate) struct Folded<'a> {
+    /// The entries that differ from `value`, in their order.
+    pub kept: &'a mut [f64],
+    pub value: f64,
+    /// The paths at `value`: the slice's entries equal to it and the copies given.
+    pub copies: u64,
+    /// Number of `kept` entries below `value` by [`f64::total_cmp`].
+    pub below: usize,
+    /// An order valid for `kept`.
+    pub order: Order,
+}
+
+impl<'a> Folded<'a> {
+    /// [`fold`] of `samples` with `count` more copies of `value`.
+    pub(crate) fn new(samples: &'a mut [f64], value: f64, count: u64) -> Self {
+        let kept = fold(samples, value);
+        let copies = count + (samples.len() - kept) as u64;
+        let kept = &mut samples[..kept];
+        let (below, order) = tally(kept, value);
+        Folded {
+            kept,
+            value,
+            copies,
+            below,
+            order,
+        }
+    }
+}
+
+/// The number of entries of `kept` (none of them `value` bit for bit) below `value` by
+/// [`f64::total_cmp`], and an [`Order`] valid for them, in one pass the compiler vectorises:
+/// with `value` not NaN, every entry is either `<` or `>` it exactly when none is NaN and none
+/// is the zero of the other sign (the only entries that compare equal to it without being it),
+/// and then `#(x < value)` is the count by `total_cmp`; [`Order::Plain`] needs in addition
+/// that no entry is `-0.0` (the `zero_signs` of the zeros). Otherwise the entries are counted
+/// by `total_cmp` and compared by it.
+fn tally(kept: &[f64], value: f64) -> (usize, Order) {
+    let (mut lt, mut gt, mut zero_signs) = (0usize, 0usize, 0u64);
+    for &x in kept {
+        lt += usize::from(x < value);
+        gt += usize::from(x > value);
+        zero_signs |= if x == 0.0 { x.to_bits() } else { 0 };
+    }
+    if value.is_nan() || lt + gt != kept.len() || zero_signs != 0 {
+        (below_by_total_cmp(kept, value), Order::Total)
+    } else {
+        (lt, Order::Plain)
+    }
 }
 
 /// A sorted sample seen as the sorted slice `sorted` with `count` copies of `value` inserted at
@@ -292,19 +406,14 @@ impl<'a> Runs<'a> {
             Some(&first) if count == 0 => first,
             _ => value,
         };
-        let kept = fold_out(samples, value);
-        let copies = (samples.len() - kept) as u64;
-        Runs::selected(&mut samples[..kept], value, count + copies, ranks)
+        Runs::selected(Folded::new(samples, value, count), ranks)
     }
 
-    /// The sample `samples` plus `count` copies of `value`, with the order statistics of the
-    /// (1-based) `ranks` put in place by selection (see the module docs).
-    fn selected(samples: &'a mut [f64], value: f64, count: u64, ranks: &[u64]) -> Self {
-        let split = if count == 0 {
-            samples.len()
-        } else {
-            samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
-        };
+    /// The [`Folded`] sample with the order statistics of the (1-based) `ranks` put in place
+    /// by selection (see the module docs).
+    fn selected(f: Folded<'a>, ranks: &[u64]) -> Self {
+        let (samples, value, count) = (f.kept, f.value, f.copies);
+        let split = if count == 0 { samples.len() } else { f.below };
         // Rank k is the entry of place k - 1 below the copies, a copy, or place k - 1 - count.
         let mut places: Vec<usize> = ranks
             .iter()
@@ -325,7 +434,7 @@ impl<'a> Runs<'a> {
         }
         places.sort_unstable();
         places.dedup();
-        select_places(samples, &places, 0);
+        select_places(samples, &places, 0, f.order);
         Runs {
             sorted: samples,
             value,
@@ -497,19 +606,18 @@ impl<'a> Runs<'a> {
         }
         let exponent = binary_exponent(largest).clamp(-1022, 1022);
         let down = pow2(-exponent);
-        let mut s1 = CompensatedSum::new();
-        let mut s2 = CompensatedSum::new();
-        for &x in self.sorted {
+        // S1 and S2 side by side.
+        let mut sums = CompensatedPair::default();
+        sums.add_all(self.sorted.iter().map(|&x| {
             let d = dev(x) * down;
-            s1.add(d);
-            s2.add(d * d);
-        }
+            [d, d * d]
+        }));
         if self.count > 0 {
             let d = dev(self.value) * down;
             let c = self.count as f64;
-            s1.add(c * d);
-            s2.add(c * d * d);
+            sums.add_all(std::iter::once([c * d, c * d * d]));
         }
+        let [s1, s2] = sums.sums();
         let nf = n as f64;
         let s1 = s1.total();
         let variance = ((s2.total() - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
@@ -521,23 +629,72 @@ impl<'a> Runs<'a> {
 /// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
 /// order, and writes `value` over the rest; returns their number. The entries equal to
 /// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
-/// arrangement of swapping each equal entry up. Writing unconditionally leaves no branch to
-/// mispredict.
+/// arrangement of swapping each equal entry up.
 pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
-    let differs = |x: &f64| x.to_bits() != value.to_bits();
-    // The entries before the first equal one stay where they are (a column folded before is
-    // passed over at the cost of a comparison per entry), and so do the equal ones up to the
-    // next entry that differs: if none does, the slice is already folded (a column at the
-    // baseline value on every path is only read).
-    let first = samples.iter().position(|x| !differs(x)).unwrap_or(samples.len());
-    let Some(next) = samples[first..].iter().position(differs) else {
+    fold(samples, value)
+}
+
+/// Entries a fold looks at together: a block of them is tested in one go (the compiler turns
+/// the test into vector instructions), then gone through one by one only if it needs it.
+const FOLD_BLOCK: usize = 8;
+
+/// [`fold_out`]. The entries before the first equal one stay where they are (a column folded
+/// before is passed over at the cost of a comparison per entry), and so do the equal ones up to
+/// the next entry that differs: if none does, the slice is already folded (a column at the
+/// baseline value on every path is only read). From there each entry that differs is written
+/// at the next place; a block of entries all equal to `value` is passed over without writing
+/// (the places such entries would write are written again later, by an entry that differs or
+/// by the final fill), the others written unconditionally, which leaves no branch to
+/// mispredict.
+fn fold(samples: &mut [f64], value: f64) -> usize {
+    type Block = [f64; FOLD_BLOCK];
+    let bits = value.to_bits();
+    let differs = |x: &f64| x.to_bits() != bits;
+    let block_at = |v: &[f64], i: usize| -> Block { v[i..i + FOLD_BLOCK].try_into().expect("a whole block") };
+    let all_equal = |block: &Block| !block.iter().fold(false, |any, x| any | differs(x));
+    // Passed over once writing: a block all equal to `value`. Tested first as numbers, which the
+    // compiler does on a whole block in a few vector instructions and one branch (bit equality
+    // it tests entry by entry, a branch each, which costs more than it saves on mixed blocks);
+    // that is bit equality unless `value` is a zero (NaN equals nothing), so then bit equality
+    // is checked too, on the blocks that passed (nearly always all equal).
+    let all_equal_as_numbers = |block: &Block| block.iter().fold(true, |all, &x| all & (x == value));
+    let passed_over = |block: &Block| all_equal_as_numbers(block) && (value != 0.0 || all_equal(block));
+    // `x == value` holds for every entry equal to `value` bit for bit unless `value` is NaN (and
+    // for the other zero when `value` is one): a block with none may be passed over.
+    let none_equal =
+        |block: &Block| !value.is_nan() && !block.iter().fold(false, |any, &x| any | (x == value));
+    let len = samples.len();
+    let mut first = 0;
+    while first + FOLD_BLOCK <= len && none_equal(&block_at(samples, first)) {
+        first += FOLD_BLOCK;
+    }
+    first += samples[first..]
+        .iter()
+        .position(|x| !differs(x))
+        .unwrap_or(len - first);
+    let mut next = first;
+    while next + FOLD_BLOCK <= len && all_equal(&block_at(samples, next)) {
+        next += FOLD_BLOCK;
+    }
+    let Some(next) = samples[next..].iter().position(differs).map(|p| next + p) else {
         return first;
     };
+    // Every place written is below the next entry read (`kept < j`, as in one pass over the
+    // entries), and a block is copied before its entries are written.
     let mut kept = first;
-    for i in first + next..samples.len() {
-        let x = samples[i];
+    let mut i = next;
+    let mut write = |samples: &mut [f64], x: f64| {
         samples[kept] = x;
         kept += usize::from(differs(&x));
+    };
+    while i + FOLD_BLOCK <= len {
+        if !passed_over(&block_at(samples, i)) {
+            block_at(samples, i).into_iter().for_each(|x| write(samples, x));
+        }
+        i += FOLD_BLOCK;
+    }
+    for j in i..len {
+        write(samples, samples[j]);
     }
     samples[kept..].fill(value);
     kept
@@ -561,10 +718,10 @@ fn summary_ranks(n: u64) -> Vec<u64> {
 
 /// Puts into `v` (the entries from place `offset` of a larger slice) the entry each of `places`
 /// (ascending, distinct, within `v`) would hold if sorted by [`f64::total_cmp`], with smaller
-/// entries before each and larger after: select the wanted place nearest the middle of `v`,
+/// entries before each and larger after (compared in `order`, valid for `v`): select the wanted place nearest the middle of `v`,
 /// then recurse on each side. The wanted ranks cluster in the upper tail, so the first selection
 /// leaves them in a small slice (and the minimum alone in the other, a linear scan).
-fn select_places(v: &mut [f64], places: &[usize], offset: usize) {
+fn select_places(v: &mut [f64], places: &[usize], offset: usize, order: Order) {
     if places.is_empty() {
         return;
     }
@@ -576,9 +733,9 @@ fn select_places(v: &mut [f64], places: &[usize], offset: usize) {
         after
     };
     let place = places[mid];
-    let (below, _, above) = v.select_nth_unstable_by(place - offset, f64::total_cmp);
-    select_places(below, &places[..mid], offset);
-    select_places(above, &places[mid + 1..], place + 1);
+    let (below, above) = order.select(v, place - offset);
+    select_places(below, &places[..mid], offset, order);
+    select_places(above, &places[mid + 1..], place + 1, order);
 }
 
 /// `VaR_q = x(max(1, ceil(q n)))` of `samples` for each level of `levels`, by selection
@@ -607,45 +764,96 @@ pub fn mean_and_se(samples: &[f64], baseline: f64, count: u64) -> (f64, f64) {
 /// [`mean_and_se`] of each prefix `samples[..s]` together with `count` copies of `baseline`,
 /// for each `(s, count)` of `prefixes` (`s` ascending, within `samples`): the compensated sum
 /// over the samples is taken once, in slice order, and read at the end of each prefix, so each
-/// result is bit for bit [`mean_and_se`] of its prefix; the deviations (about each prefix's own
-/// mean) are summed per prefix.
+/// result is bit for bit [`mean_and_se`] of its prefix. The deviations (about each prefix's own
+/// mean) are summed per prefix, two prefixes side by side ([`CompensatedPair`]: the longest with
+/// the next longest over the shorter one's samples, then the longer alone, and so on), each sum
+/// taking its terms in slice order.
 pub fn prefix_means_and_se(samples: &[f64], baseline: f64, prefixes: &[(usize, u64)]) -> Vec<(f64, f64)> {
     let mut acc = CompensatedSum::new();
     let mut from = 0;
-    let sums: Vec<CompensatedSum> = prefixes
+    let means: Vec<(usize, u64, Option<f64>)> = prefixes
         .iter()
-        .map(|&(s, _)| {
+        .map(|&(s, count)| {
             let to = s.clamp(from, samples.len());
             samples[from..to].iter().for_each(|&x| acc.add(x));
             from = to;
-            acc
+            let len = s.min(samples.len());
+            (len, count, mean_after(len, acc, baseline, count))
         })
         .collect();
-    prefixes
+    // The prefixes with a standard error to take, longest first.
+    let mut wanted: Vec<usize> = (0..prefixes.len())
+        .filter(|&k| means[k].0 as u64 + means[k].1 >= 2)
+        .collect();
+    wanted.sort_by_key(|&k| std::cmp::Reverse(means[k].0));
+    let mut squares = vec![CompensatedSum::new(); prefixes.len()];
+    let mean_of = |k: usize| means[k].2.unwrap_or(0.0);
+    for pair in wanted.chunks(2) {
+        let (long, short) = (pair[0], pair.get(1).copied());
+        let mut from = 0;
+        if let Some(short) = short {
+            let (a, b) = (mean_of(long), mean_of(short));
+            let mut sums = CompensatedPair::default();
+            from = means[short].0;
+            sums.add_all(
+                samples[..from]
+                    .iter()
+                    .map(|&x| [(x - a) * (x - a), (x - b) * (x - b)]),
+            );
+            [squares[long], squares[short]] = sums.sums();
+        }
+        add_squared_deviations(&mut squares[long], &samples[from..means[long].0], mean_of(long));
+    }
+    means
         .iter()
-        .zip(sums)
-        .map(|(&(s, count), acc)| mean_and_se_after(&samples[..s.min(samples.len())], acc, baseline, count))
+        .zip(squares)
+        .map(|(&(len, count, mean), sq)| match mean {
+            None => (0.0, 0.0),
+            Some(mean) => (mean, se_after(sq, mean, baseline, len as u64 + count, count)),
+        })
         .collect()
 }
 
 /// [`mean_and_se`] of `samples` and `count` copies of `baseline`, given `acc`, the compensated
 /// sum of `samples` in slice order.
-fn mean_and_se_after(samples: &[f64], mut acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
-    let n = samples.len() as u64 + count;
-    if n == 0 {
+fn mean_and_se_after(samples: &[f64], acc: CompensatedSum, baseline: f64, count: u64) -> (f64, f64) {
+    let Some(mean) = mean_after(samples.len(), acc, baseline, count) else {
         return (0.0, 0.0);
+    };
+    let n = samples.len() as u64 + count;
+    let mut sq = CompensatedSum::new();
+    if n >= 2 {
+        add_squared_deviations(&mut sq, samples, mean);
+    }
+    (mean, se_after(sq, mean, baseline, n, count))
+}
+
+/// The mean of `len` samples of compensated sum `acc` and `count` copies of `baseline`:
+/// `baseline count` added to `acc`, over `n = len + count`; `None` when `n = 0`.
+fn mean_after(len: usize, mut acc: CompensatedSum, baseline: f64, count: u64) -> Option<f64> {
+    let n = len as u64 + count;
+    (n > 0).then(|| {
+        acc.add(baseline * count as f64);
+        acc.total() / n as f64
+    })
+}
+
+/// Adds `(x - mean)^2` of each of `samples` to `sq`, in slice order.
+fn add_squared_deviations(sq: &mut CompensatedSum, samples: &[f64], mean: f64) {
+    samples.iter().for_each(|&x| sq.add((x - mean) * (x - mean)));
+}
+
+/// The standard error of a mean of `n` paths, `count` of them copies of `baseline`, given `sq`,
+/// the compensated sum of the other samples' `(x - mean)^2`: `(baseline - mean)^2 count` added,
+/// `sqrt(sq / (n - 1) / n)` (0 when `n < 2`).
+fn se_after(mut sq: CompensatedSum, mean: f64, baseline: f64, n: u64, count: u64) -> f64 {
+    if n < 2 {
+        return 0.0;
     }
     let nf = n as f64;
-    acc.add(baseline * count as f64);
-    let mean = acc.total() / nf;
-    if n < 2 {
-        return (mean, 0.0);
-    }
-    let mut sq = CompensatedSum::new();
-    samples.iter().for_each(|&x| sq.add((x - mean) * (x - mean)));
     sq.add((baseline - mean) * (baseline - mean) * count as f64);
     let var = (sq.total() / (nf - 1.0)).max(0.0);
-    (mean, (var / nf).sqrt())
+    (var / nf).sqrt()
 }
 
 /// `z` of a two-sided 95% normal interval, `Φ⁻¹(0.975)`.
@@ -726,6 +934,13 @@ pub fn compensated_sum(values: &[f64]) -> f64 {
 ///
 /// Adding `x`: `t = s + x`; `c += (s - t) + x` if `|s| >= |x|`, else `c += (x - t) + s`;
 /// `s = t`. The total is `s + c`.
+///
+/// The error term `s + x - t` is taken by Knuth's branch-free TwoSum, `z = t - s`,
+/// `e = (s - (t - z)) + (x - z)`, instead of Neumaier's branch: both are exact (the error of a
+/// rounded binary addition is a float, and both formulas find it without rounding whenever `t`
+/// is finite), so `c` receives the very same values and every total is the same bit for bit
+/// (an `e` of either sign of zero leaves `c`, which is never `-0`, unchanged). Once `t`
+/// overflows, the total is the running sum alone, whatever `c` holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CompensatedSum {
     sum: f64,
@@ -741,12 +956,8 @@ impl CompensatedSum {
     /// Adds `x`.
     #[inline]
     pub fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.correction += (self.sum - t) + x;
-        } else {
-            self.correction += (x - t) + self.sum;
-        }
+        let (t, e) = two_sum(self.sum, x);
+        self.correction += e;
         self.sum = t;
     }
 
@@ -758,6 +969,68 @@ impl CompensatedSum {
         } else {
             self.sum
         }
+    }
+}
+
+/// Knuth's TwoSum: `t = s + x` rounded and its error `e = (s - (t - z)) + (x - z)`,
+/// `z = t - s`, which is exactly `s + x - t` whenever `t` is finite.
+#[inline]
+fn two_sum(s: f64, x: f64) -> (f64, f64) {
+    let t = s + x;
+    let z = t - s;
+    (t, (s - (t - z)) + (x - z))
+}
+
+/// Two [`CompensatedSum`]s side by side, each adding its own terms in its own order: lane by
+/// lane the very operations of [`CompensatedSum::add`] ([`two_sum`], then the error added to
+/// the correction), so the same sums bit for bit. On x86-64 the two lanes are one SSE2
+/// register and each operation one vector instruction (the compiler does not pair them by
+/// itself); elsewhere the lanes are done one after the other.
+#[derive(Debug, Clone, Copy, Default)]
+struct CompensatedPair {
+    sum: [f64; 2],
+    correction: [f64; 2],
+}
+
+impl CompensatedPair {
+    /// Adds every `[x0, x1]` of `terms`: `x0` to the first sum and `x1` to the second.
+    #[inline]
+    fn add_all(&mut self, terms: impl Iterator<Item = [f64; 2]>) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: SSE2 is enabled (every x86-64 processor has it); each store writes two f64
+        // into an array of two.
+        unsafe {
+            use std::arch::x86_64::{_mm_add_pd, _mm_set_pd, _mm_storeu_pd, _mm_sub_pd};
+            let [s0, s1] = self.sum;
+            let [c0, c1] = self.correction;
+            let (mut s, mut c) = (_mm_set_pd(s1, s0), _mm_set_pd(c1, c0));
+            for [x0, x1] in terms {
+                let x = _mm_set_pd(x1, x0);
+                let t = _mm_add_pd(s, x);
+                let z = _mm_sub_pd(t, s);
+                let e = _mm_add_pd(_mm_sub_pd(s, _mm_sub_pd(t, z)), _mm_sub_pd(x, z));
+                c = _mm_add_pd(c, e);
+                s = t;
+            }
+            _mm_storeu_pd(self.sum.as_mut_ptr(), s);
+            _mm_storeu_pd(self.correction.as_mut_ptr(), c);
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        for x in terms {
+            for k in 0..2 {
+                let (t, e) = two_sum(self.sum[k], x[k]);
+                self.correction[k] += e;
+                self.sum[k] = t;
+            }
+        }
+    }
+
+    /// The two sums.
+    fn sums(&self) -> [CompensatedSum; 2] {
+        [0, 1].map(|k| CompensatedSum {
+            sum: self.sum[k],
+            correction: self.correction[k],
+        })
     }
 }
 
@@ -1004,6 +1277,236 @@ mod tests {
         assert_eq!(mean_and_se(&[], 0.0, 0), (0.0, 0.0));
     }
 
+    /// SplitMix64: a deterministic stream for the tests below.
+    fn split_mix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Awkward finite doubles: any binade from the subnormals to near overflow (or, with
+    /// `spread` small, near 1), both signs, both zeros, and repeats of earlier values.
+    fn awkward(n: usize, seed: u64, spread: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut out: Vec<f64> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = split_mix(&mut state);
+            let x = match r % 16 {
+                0 => 0.0,
+                1 => -0.0,
+                2 if !out.is_empty() => out[(r >> 8) as usize % out.len()],
+                3 if !out.is_empty() => -out[(r >> 8) as usize % out.len()],
+                _ => {
+                    let exponent = 1023 + (r >> 12) % (2 * spread + 1) - spread;
+                    let bits = (r >> 63) << 63 | (exponent.min(2046) << 52) | (split_mix(&mut state) >> 12);
+                    f64::from_bits(bits)
+                }
+            };
+            out.push(x);
+        }
+        out
+    }
+
+    /// Neumaier's summation with its branch, as [`CompensatedSum`] was first written.
+    #[derive(Default)]
+    struct BranchedNeumaier {
+        sum: f64,
+        correction: f64,
+    }
+
+    impl BranchedNeumaier {
+        fn add(&mut self, x: f64) {
+            let t = self.sum + x;
+            if self.sum.abs() >= x.abs() {
+                self.correction += (self.sum - t) + x;
+            } else {
+                self.correction += (x - t) + self.sum;
+            }
+            self.sum = t;
+        }
+    }
+
+    #[test]
+    fn two_sum_gives_neumaiers_sums_bit_for_bit() {
+        let mut cases: Vec<Vec<f64>> = vec![
+            vec![1e16, 1.0, -1e16, 1.0, 1e100, 1.0, -1e100],
+            vec![f64::MAX, -f64::MAX, f64::MAX, f64::MAX * 0.5, -f64::MAX],
+            vec![5e-324, -1e-323, 2.2e-308, -2.2250738585072014e-308, 0.0, -0.0],
+            vec![-0.0, -0.0, 0.0, -0.0],
+            vec![f64::MAX, f64::MAX, 1.0],
+            vec![1.0, f64::INFINITY, -1.0, f64::NEG_INFINITY, 2.0],
+        ];
+        for seed in 0..60 {
+            for spread in [4, 60, 1022] {
+                cases.push(awkward(2000, seed, spread));
+            }
+        }
+        for case in &cases {
+            let (mut two, mut reference) = (CompensatedSum::new(), BranchedNeumaier::default());
+            for &x in case {
+                two.add(x);
+                reference.add(x);
+                assert_eq!(two.sum.to_bits(), reference.sum.to_bits(), "{case:?}");
+                if reference.sum.is_finite() {
+                    assert_eq!(
+                        two.correction.to_bits(),
+                        reference.correction.to_bits(),
+                        "{case:?}"
+                    );
+                }
+                let reference_total = if reference.sum.is_finite() {
+                    reference.sum + reference.correction
+                } else {
+                    reference.sum
+                };
+                assert_eq!(two.total().to_bits(), reference_total.to_bits(), "{case:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pair_of_sums_is_two_sums_bit_for_bit() {
+        for seed in 0..30 {
+            let (a, b) = (awkward(3000, seed, 60), awkward(3000, seed + 1000, 1022));
+            let (mut pair, mut one, mut two) = (
+                CompensatedPair::default(),
+                CompensatedSum::new(),
+                CompensatedSum::new(),
+            );
+            pair.add_all(a.iter().zip(&b).map(|(&x, &y)| [x, y]));
+            a.iter().for_each(|&x| one.add(x));
+            b.iter().for_each(|&y| two.add(y));
+            let [p, q] = pair.sums();
+            let bits = |c: CompensatedSum| (c.sum.to_bits(), c.correction.to_bits(), c.total().to_bits());
+            assert_eq!((bits(p), bits(q)), (bits(one), bits(two)));
+        }
+    }
+
+    /// [`fold_out`] as first written: one branch-free pass writing every entry.
+    fn fold_entry_by_entry(samples: &mut [f64], value: f64) -> usize {
+        let differs = |x: &f64| x.to_bits() != value.to_bits();
+        let mut kept = 0;
+        for i in 0..samples.len() {
+            let x = samples[i];
+            samples[kept] = x;
+            kept += usize::from(differs(&x));
+        }
+        samples[kept..].fill(value);
+        kept
+    }
+
+    #[test]
+    fn fold_gives_the_arrangement_of_the_plain_pass() {
+        let mut state = 7;
+        for len in (0..70).chain([255, 256, 257, 1000]) {
+            for value in [0.0, -0.0, 2.5, f64::NAN, f64::INFINITY] {
+                // Runs of entries equal to `value` and of others, of random lengths, and the
+                // other zero and NaN among the others.
+                for _ in 0..12 {
+                    let mut v = Vec::with_capacity(len);
+                    let share = split_mix(&mut state) % 5;
+                    while v.len() < len {
+                        let r = split_mix(&mut state);
+                        let run = 1 + (r % 20) as usize;
+                        let x = match (r >> 8) % 8 {
+                            k if k < share => value,
+                            5 => -value,
+                            6 => f64::NAN,
+                            _ => ((r >> 16) % 7) as f64 - 3.0,
+                        };
+                        v.extend(std::iter::repeat_n(x, run.min(len - v.len())));
+                    }
+                    let mut want = v.clone();
+                    let kept_want = fold_entry_by_entry(&mut want, value);
+                    let mut got = v.clone();
+                    let kept_got = fold_out(&mut got, value);
+                    assert_eq!(kept_got, kept_want, "{v:?} {value}");
+                    assert_eq!(got.map_bits(), want.map_bits(), "{v:?} {value}");
+                }
+            }
+        }
+    }
+
+    trait Bits {
+        fn map_bits(&self) -> Vec<u64>;
+    }
+
+    impl Bits for [f64] {
+        fn map_bits(&self) -> Vec<u64> {
+            self.iter().map(|x| x.to_bits()).collect()
+        }
+    }
+
+    #[test]
+    fn tally_counts_by_total_cmp_and_allows_plain_only_where_it_agrees() {
+        let mut plain_seen = 0;
+        for seed in 0..200 {
+            let mut v = awkward(1 + (seed as usize * 7) % 90, seed, 3);
+            if seed.is_multiple_of(5) {
+                v.push(f64::NAN);
+            }
+            if seed.is_multiple_of(7) {
+                v.retain(|x| x.to_bits() != (-0.0f64).to_bits());
+            }
+            for value in [0.0, -0.0, 1.0, -1.5, v[0], f64::NAN] {
+                let kept: Vec<f64> = v
+                    .iter()
+                    .copied()
+                    .filter(|x| x.to_bits() != value.to_bits())
+                    .collect();
+                let (below, order) = tally(&kept, value);
+                assert_eq!(below, below_by_total_cmp(&kept, value), "{kept:?} {value}");
+                if order == Order::Plain {
+                    plain_seen += 1;
+                    for a in &kept {
+                        for b in &kept {
+                            assert_eq!(a < b, a.total_cmp(b).is_lt(), "{a} {b}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain_seen > 100, "{plain_seen}");
+        assert_eq!(tally(&[1.0, -0.0, 2.0], 5.0).1, Order::Total);
+        assert_eq!(tally(&[1.0, f64::NAN], 5.0).1, Order::Total);
+        assert_eq!(tally(&[1.0, 0.0, 7.0], 5.0), (2, Order::Plain));
+    }
+
+    #[test]
+    fn plain_order_selects_and_sorts_into_the_same_arrangement() {
+        // Many ties, negative and positive values and +0.0: the arrangement left by the
+        // selections and the sort is the one `total_cmp` leaves, bit for bit.
+        for seed in 0..40 {
+            let n = 50 + seed as usize * 97;
+            let mut state = seed;
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    let r = split_mix(&mut state);
+                    if r.is_multiple_of(3) {
+                        0.0
+                    } else {
+                        ((r >> 8) % 41) as f64 * 0.25 - 3.0 + (r % 2) as f64 * 1e-9
+                    }
+                })
+                .collect();
+            assert_eq!(tally(&v, 99.0).1, Order::Plain);
+            let ranks = summary_ranks(n as u64);
+            let mut places: Vec<usize> = ranks.iter().map(|&k| k as usize - 1).collect();
+            places.sort_unstable();
+            places.dedup();
+            let (mut total, mut plain) = (v.clone(), v.clone());
+            select_places(&mut total, &places, 0, Order::Total);
+            select_places(&mut plain, &places, 0, Order::Plain);
+            assert_eq!(plain.map_bits(), total.map_bits());
+            let (mut total, mut plain) = (v.clone(), v.clone());
+            Order::Total.select_then_sort_above(&mut total, n * 9 / 10);
+            Order::Plain.select_then_sort_above(&mut plain, n * 9 / 10);
+            assert_eq!(plain.map_bits(), total.map_bits());
+        }
+    }
+
     #[test]
     fn fold_out_keeps_the_order_of_the_others() {
         let mut v = [1.0, 2.0, 0.0, 3.0, -0.0, 0.0, 4.0];
@@ -1031,14 +1534,34 @@ mod tests {
         let values: Vec<f64> = (0..3000)
             .map(|i| (f64::from(i) * 0.37).sin() * 1e3 + 1e9)
             .collect();
-        let prefixes = [(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)];
-        let together = prefix_means_and_se(&values, 2.5, &prefixes);
-        for (&(s, count), got) in prefixes.iter().zip(together) {
-            let alone = mean_and_se(&values[..s], 2.5, count);
-            assert_eq!(
-                (got.0.to_bits(), got.1.to_bits()),
-                (alone.0.to_bits(), alone.1.to_bits())
-            );
+        // Odd and even numbers of prefixes (paired side by side, longest first), prefixes of
+        // equal length, of one path and of none.
+        let cases: [&[(usize, u64)]; 4] = [
+            &[(0, 5), (1, 0), (700, 100), (700, 300), (2999, 1), (3000, 9)],
+            &[
+                (0, 0),
+                (1, 1),
+                (47, 2),
+                (94, 4),
+                (188, 8),
+                (376, 16),
+                (752, 32),
+                (1504, 64),
+                (3000, 128),
+            ],
+            &[(0, 0), (0, 1), (1, 0)],
+            &[(3000, 0)],
+        ];
+        for prefixes in cases {
+            let together = prefix_means_and_se(&values, 2.5, prefixes);
+            for (&(s, count), got) in prefixes.iter().zip(together) {
+                let alone = mean_and_se(&values[..s], 2.5, count);
+                assert_eq!(
+                    (got.0.to_bits(), got.1.to_bits()),
+                    (alone.0.to_bits(), alone.1.to_bits()),
+                    "{s} {count}"
+                );
+            }
         }
     }
 
