@@ -111,40 +111,29 @@ impl PayerFigures {
         cap_out_period: Samples<'_>,
         periods: usize,
     ) -> Self {
-        let n = payout.n();
-        let levels = ["0.99", "0.999"];
-        let p_called = payout.count_above_zero();
-        // The stored paths that differ from the baseline value come first, in their order, the
-        // others counted as copies of it (most payers pay nothing on most paths): `(samples,
-        // copies)`. The order statistics are unchanged; an ES tail reaching the baseline value
-        // adds its copies as one term, which for the payouts' baseline 0 is the sum of the full
-        // sort bit for bit.
-        let (payout_baseline, obligation_baseline) = (payout.baseline, obligation.baseline);
-        let (xs, copies) = payout.folded();
-        let (expected_payout, expected_payout_se) = mean_and_se(xs, payout_baseline, copies);
-        let [(var_99, es_99), (var_999, es_999)] = var_es_of_tail(xs, payout_baseline, copies, levels);
-        let (os, copies) = obligation.folded();
-        let [(capacity_99, _), (capacity_999, _)] = var_es_of_tail(os, obligation_baseline, copies, levels);
-        let mut first = vec![0u64; periods];
-        let mut tally = |k: f64, c: u64| {
-            if k >= 1.0 && (k as usize) <= periods {
-                first[k as usize - 1] += c;
-            }
-        };
-        cap_out_period.stored.iter().for_each(|&k| tally(k, 1));
-        tally(cap_out_period.baseline, cap_out_period.count);
+        let paid = PayoutFigures::in_place(payout);
+        let capacities = capacities_in_place(obligation);
+        PayerFigures::of_parts(paid, capacities, &cap_out_tally(cap_out_period, periods))
+    }
+
+    /// The figures of a payer from its three independent parts, each computed on its own column
+    /// (so a caller may compute them concurrently): the payout figures, the capacities
+    /// (`[capacity_99, capacity_999]`) and the cap-out tally `first[k-1]` (paths whose cap first
+    /// bound in period k, [`cap_out_tally`]).
+    pub fn of_parts(paid: PayoutFigures, [capacity_99, capacity_999]: [f64; 2], first: &[u64]) -> Self {
+        let n = paid.n;
         let exhausted = Proportion::new(first.iter().sum(), n);
-        let called = Proportion::new(p_called, n);
+        let called = Proportion::new(paid.called, n);
         let mut by = 0;
         PayerFigures {
             p_called: called.p,
             p_called_se: called.se,
-            expected_payout,
-            expected_payout_se,
-            var_99,
-            var_999,
-            es_99,
-            es_999,
+            expected_payout: paid.mean,
+            expected_payout_se: paid.mean_se,
+            var_99: paid.var_es[0].0,
+            var_999: paid.var_es[1].0,
+            es_99: paid.var_es[0].1,
+            es_999: paid.var_es[1].1,
             p_cap_exhausted: exhausted.p,
             p_cap_exhausted_se: exhausted.se,
             p_cap_exhausted_in_period: first.iter().map(|&c| Proportion::new(c, n).p).collect(),
@@ -204,6 +193,69 @@ impl<'a> PayerColumn<'a> {
         let copies = self.count + (self.stored.len() - kept) as u64;
         (&mut self.stored[..kept], copies)
     }
+}
+
+/// The exposure quantiles of [`PayerFigures`].
+const LEVELS: [&str; 2] = ["0.99", "0.999"];
+
+/// The figures of a payer's payout column alone (the first part of [`PayerFigures::in_place`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PayoutFigures {
+    /// Number of paths.
+    pub n: u64,
+    /// Paths with a payout above 0.
+    pub called: u64,
+    /// `E[payout]` and its standard error.
+    pub mean: f64,
+    pub mean_se: f64,
+    /// `(VaR_q, ES_q)` at q = 0.99 and 0.999.
+    pub var_es: [(f64, f64); 2],
+}
+
+impl PayoutFigures {
+    /// The payout figures of `payout`, permuting it in place. The stored paths that differ from
+    /// the baseline value come first, in their order, the others counted as copies of it (most
+    /// payers pay nothing on most paths): `(samples, copies)`. The order statistics are
+    /// unchanged; an ES tail reaching the baseline value adds its copies as one term, which for
+    /// the payouts' baseline 0 is the sum of the full sort bit for bit.
+    pub fn in_place(payout: PayerColumn<'_>) -> Self {
+        let n = payout.n();
+        let called = payout.count_above_zero();
+        let baseline = payout.baseline;
+        let (xs, copies) = payout.folded();
+        let (mean, mean_se) = mean_and_se(xs, baseline, copies);
+        let var_es = var_es_of_tail(xs, baseline, copies, LEVELS);
+        PayoutFigures {
+            n,
+            called,
+            mean,
+            mean_se,
+            var_es,
+        }
+    }
+}
+
+/// `[capacity_99, capacity_999]`: VaR 99% and 99.9% of a payer's obligations, permuting them in
+/// place (the second part of [`PayerFigures::in_place`]).
+pub fn capacities_in_place(obligation: PayerColumn<'_>) -> [f64; 2] {
+    let baseline = obligation.baseline;
+    let (os, copies) = obligation.folded();
+    let [(capacity_99, _), (capacity_999, _)] = var_es_of_tail(os, baseline, copies, LEVELS);
+    [capacity_99, capacity_999]
+}
+
+/// `first[k-1]`: the paths whose cap first bound in period `k`, `k = 1..=periods`, from each
+/// path's cap-out period (0: never; the third part of [`PayerFigures::in_place`]).
+pub fn cap_out_tally(cap_out_period: Samples<'_>, periods: usize) -> Vec<u64> {
+    let mut first = vec![0u64; periods];
+    let mut tally = |k: f64, c: u64| {
+        if k >= 1.0 && (k as usize) <= periods {
+            first[k as usize - 1] += c;
+        }
+    };
+    cap_out_period.stored.iter().for_each(|&k| tally(k, 1));
+    tally(cap_out_period.baseline, cap_out_period.count);
+    first
 }
 
 impl PayerFigures {
