@@ -652,3 +652,205 @@ impl Stored {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::data::ChartData;
+    use crate::importance::Tilt;
+    use crate::model::Scenario;
+    use crate::plan::Plan;
+    use crate::runner::{self, Silent};
+
+    #[test]
+    fn largest_first_runs_every_job_once_and_keeps_their_order() {
+        let runs = AtomicUsize::new(0);
+        let jobs: Vec<(f64, u64)> = (0..40u32)
+            .map(|i| (f64::from((i * 7) % 13), u64::from(i)))
+            .collect();
+        for threads in [1, 2, 3] {
+            let out = in_pool(threads, || {
+                largest_first(jobs.clone(), |i| {
+                    runs.fetch_add(1, Ordering::Relaxed);
+                    i * i
+                })
+            });
+            assert_eq!(out, (0..40).map(|i| i * i).collect::<Vec<u64>>());
+        }
+        assert_eq!(runs.into_inner(), 120);
+    }
+
+    /// What [`Stored`] answers, computed the way the summary did before it prepared anything,
+    /// one step after another on one thread: the convergence series prefix by prefix, the
+    /// events, then every reported distribution in column order, then each payer's exposure
+    /// figures on its columns as the distributions left them, then the coverage bands.
+    struct OneByOne {
+        prefixes: Vec<Vec<(f64, f64)>>,
+        events: Vec<(f64, f64)>,
+        distributions: Vec<Option<DistributionJson>>,
+        exposures: (Vec<Option<PayerFigures>>, Option<PayerFigures>),
+        bands: Vec<BTreeMap<&'static str, Option<f64>>>,
+    }
+
+    fn one_by_one(mut sim: Simulation, requests: &Requests) -> OneByOne {
+        let layout = sim.layout;
+        let mut losses: Vec<(Vec<f64>, f64)> = (0..layout.tranches).map(|j| tranche_loss(&sim, j)).collect();
+        let mut need = requests.undertaker.then(|| undertaker_need(&sim, losses.first()));
+        let values =
+            |sim: &Simulation, losses: &[(Vec<f64>, f64)], c: usize| match c.checked_sub(layout.len()) {
+                Some(j) => losses[j].clone(),
+                None => (sim.columns[c].clone(), sim.baseline[c]),
+            };
+        let prefixes = requests
+            .convergence
+            .iter()
+            .map(|&(_, c)| {
+                let (v, b) = values(&sim, &losses, c);
+                let ns = &requests.convergence_paths;
+                ns.iter().map(|&n| sim.prefix_mean_and_se(&v, b, n)).collect()
+            })
+            .collect();
+        let events = requests
+            .events
+            .iter()
+            .map(|&(c, e)| {
+                let (v, b) = values(&sim, &losses, c);
+                sim.derived_probability(&v, b, |x| e.holds(x))
+            })
+            .collect();
+        let mut distributions = Vec::new();
+        for (c, &wanted) in requests.distributions.iter().enumerate() {
+            let d = wanted.then(|| match c.checked_sub(layout.len()) {
+                Some(j) => {
+                    let (loss, baseline) = &mut losses[j];
+                    sim.derived_distribution(loss, *baseline)
+                }
+                None => sim.distribution(c),
+            });
+            distributions.push(d.as_ref().map(DistributionJson::from));
+        }
+        let periods = requests.periods;
+        let count = sim.baseline_count;
+        let exposures = match sim.weights.clone() {
+            Some(w) => {
+                let view = View {
+                    sim: &sim,
+                    losses: &losses,
+                    need: need.as_ref(),
+                };
+                let mut all: Vec<_> = (0..=layout.parties)
+                    .map(|p| view.weighted_payer(p, &w, periods))
+                    .collect();
+                let undertaker = all.pop().flatten();
+                (all, undertaker)
+            }
+            None => {
+                let mut payer = |payout: usize, obligation: Option<usize>, out: usize| {
+                    let tally = cap_out_tally(sim.samples(out), periods);
+                    let capacities = match obligation {
+                        Some(o) => capacities_in_place(PayerColumn {
+                            baseline: sim.baseline[o],
+                            stored: &mut sim.columns[o],
+                            count,
+                        }),
+                        None => {
+                            let need = need.as_mut()?;
+                            capacities_in_place(PayerColumn {
+                                stored: &mut need.values,
+                                baseline: need.baseline,
+                                count: count + need.left_out,
+                            })
+                        }
+                    };
+                    let paid = PayoutFigures::in_place(PayerColumn {
+                        baseline: sim.baseline[payout],
+                        stored: &mut sim.columns[payout],
+                        count,
+                    });
+                    Some(PayerFigures::of_parts(paid, capacities, &tally))
+                };
+                let parties = (0..layout.parties)
+                    .map(|p| {
+                        let c = |k| layout.party(p, k);
+                        let obligation = Some(c(PartyColumn::Obligation));
+                        payer(c(PartyColumn::Payout), obligation, c(PartyColumn::CapOutPeriod))
+                    })
+                    .collect();
+                let (draws, out) = (
+                    layout.fixed(Column::UndertakerDraw),
+                    layout.fixed(Column::UndertakerCapOutPeriod),
+                );
+                (parties, payer(draws, None, out))
+            }
+        };
+        let weights = sim.weights.as_ref().map(|w| w.coverage_sample.as_slice());
+        let bands = match requests.coverage {
+            true => sim
+                .coverage_sample
+                .iter_mut()
+                .map(|period| coverage_band(period, weights))
+                .collect(),
+            false => Vec::new(),
+        };
+        OneByOne {
+            prefixes,
+            events,
+            distributions,
+            exposures,
+            bands,
+        }
+    }
+
+    /// Every figure [`Stored`] prepares, whatever the thread count, is the one computed one step
+    /// after another ([`one_by_one`]), bit for bit; and the chart data computed beside them is
+    /// the chart data of the run before any column is permuted.
+    fn check(scenario: &Scenario, sim: &Simulation) {
+        let requests = Requests::of(scenario, sim.layout, sim.paths);
+        assert!(requests.coverage && requests.undertaker && sim.layout.parties == 2);
+        let expected = one_by_one(sim.clone(), &requests);
+        let chart = ChartData::new(scenario, sim);
+        for threads in [1, 2, 3] {
+            let mut copy = sim.clone();
+            copy.threads = threads;
+            let (mut stored, derived) = Stored::new(copy, &requests, |s| ChartData::new(scenario, s));
+            assert_eq!(derived, chart, "{threads} threads");
+            for (&(_, c), points) in requests.convergence.iter().zip(&expected.prefixes) {
+                assert_eq!(&stored.prefix_estimates(c, &requests.convergence_paths), points);
+            }
+            for (&(c, e), p) in requests.events.iter().zip(&expected.events) {
+                assert_eq!(stored.event_probability(c, e), *p, "column {c}, {e:?}");
+            }
+            for (c, d) in expected.distributions.iter().enumerate() {
+                if let Some(d) = d {
+                    assert_eq!(&stored.distribution_json(c), d, "column {c}, {threads} threads");
+                }
+            }
+            assert_eq!(stored.exposures(requests.periods), expected.exposures);
+            assert_eq!(stored.coverage_bands().0, expected.bands);
+        }
+    }
+
+    fn flagship() -> (Scenario, Plan) {
+        let scenario = crate::scenario::load("scenarios/yuhang-2023.toml".as_ref()).expect("the flagship");
+        let plan = Plan::new(&scenario);
+        (scenario, plan)
+    }
+
+    #[test]
+    fn prepared_figures_are_those_computed_one_after_another() {
+        let (scenario, plan) = flagship();
+        let sim = runner::simulate(&plan, 30_000, 11, 2, &Silent).expect("a run");
+        assert!(sim.weights.is_none() && !sim.stored.is_empty());
+        check(&scenario, &sim);
+    }
+
+    #[test]
+    fn weighted_figures_are_those_computed_one_after_another() {
+        let (scenario, plan) = flagship();
+        let shift = vec![-0.6; scenario.credit.sectors.len()];
+        let tilt = Tilt::new(&plan, &shift).expect("a shift of the factors");
+        let sim = runner::simulate_tilted(&plan, 20_000, 11, 2, &Silent, Some(&tilt)).expect("a run");
+        assert!(sim.weights.is_some());
+        check(&scenario, &sim);
+    }
+}
