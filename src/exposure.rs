@@ -12,6 +12,10 @@
 //! of payouts, cap exhaustion and its timing, capacities) are computed from the runner's
 //! per-path columns, so every `ipabs run` reports them in `summary.json`; the Euler
 //! contributions need what each party paid for each firm, which only this module's replay keeps.
+//! Those figures come in three independent parts, each from one column ([`PayoutFigures`] of
+//! the payouts, [`capacities_in_place`] of the obligations, [`cap_out_tally`] of the cap-out
+//! periods), which the summary computes as separate tasks on the run's threads and joins with
+//! [`PayerFigures::of_parts`].
 //!
 //! Two passes over the very paths of [`runner::simulate`] ([`runner::replay_recording`]), on one
 //! thread: the first finds each party's payouts and tail paths, the second sums the firms'

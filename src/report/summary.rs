@@ -11,6 +11,13 @@
 //! they are within floating-point rounding of ([`DistributionJson::snapped_to_cents`]); its
 //! `mean`, `std`, `se_mean` and `es_0.99` are estimates and are left as computed. Every probability comes
 //! with its standard error `sqrt(p (1 - p) / n)`.
+//!
+//! [`Summary::build`] first hands an [`Outcomes`] the whole list of what it will ask for
+//! ([`Requests`]), then assembles the answers. A stored run computes all of it up front on the
+//! run's threads, the chart data beside it ([`Summary::with_derived`]): first everything that
+//! reads the columns in path order, then everything that permutes them, as one list of tasks
+//! taken largest first; each column sees the same operations in the same order as one thread
+//! would do them, so every figure is the same bit for bit (see the private module `summary::stored`).
 
 mod stored;
 
@@ -136,7 +143,7 @@ impl From<Bounded> for DistributionJson {
 /// plus principal loss, path by path).
 ///
 /// [`Summary::build`] first hands the whole of what it will ask for to [`Outcomes::prepare`]
-/// (a stored run computes it there, on its threads, see [`stored`]), then asks for each figure.
+/// (a stored run computes it there, on its threads, see the module `summary::stored`), then asks for each figure.
 pub trait Outcomes {
     fn paths(&self) -> u64;
     fn seed(&self) -> u64;
@@ -533,7 +540,7 @@ pub struct Requests {
     pub distributions: Vec<bool>,
     /// The convergence series: the metric and its column.
     pub convergence: Vec<(String, usize)>,
-    /// The path counts of their points ([`convergence_paths`]).
+    /// The path counts of their points: `4096 * 2^k` below the run's paths, then its paths.
     pub convergence_paths: Vec<u64>,
     /// The reported events ([`reported_events`]).
     pub events: Vec<(usize, Event)>,
@@ -761,7 +768,7 @@ impl Summary {
 
     /// [`Summary::new`], with `derive(&sim)` (the chart data, copies of columns, ...) computed
     /// beside the statistics that read the columns in path order, before any is permuted, on
-    /// the run's threads (see [`stored`]).
+    /// the run's threads (see the private module `summary::stored`).
     pub fn with_derived<T: Send>(
         scenario: &Scenario,
         sim: Simulation,
