@@ -313,7 +313,7 @@ impl Stored {
         };
         let derived = in_pool(stored.sim.threads, || {
             let sim = &stored.sim;
-            let (derived, readings) = rayon::join(|| derive(sim), || read(sim, requests));
+            let (readings, derived) = rayon::join(|| read(sim, requests), || derive(sim));
             stored.permute(requests, readings);
             derived
         });
