@@ -276,20 +276,28 @@ enum Done {
 }
 
 /// The estimated cost of the tasks, in nanoseconds a stored value on one core (measured on the
-/// peer pool at 1,000,000 paths, one thread): only their order matters (largest first). A
-/// distribution reads every stored value (`PER_VALUE`) and folds, selects and sums those off the
-/// baseline value; a payer's payout figures and capacities do the same to the values their
-/// distribution or fold left off it; a coverage band selects among all its values.
-const PER_VALUE: f64 = 1.0;
-const DISTRIBUTION_COST: f64 = 7.3;
+/// peer pool at 1,000,000 and 4,000,000 paths, one thread): only their order matters (largest
+/// first). A task on a column reads every stored value (`PER_VALUE`), moves those off the
+/// baseline value when there are any (`FOLD_COST`, each value), and selects and sums those off
+/// it (`..._COST` times the share off it); a coverage band selects among all its values; an
+/// importance-sampled distribution sorts its values with their weights.
+const PER_VALUE: f64 = 0.65;
+const FOLD_COST: f64 = 1.2;
+const DISTRIBUTION_COST: f64 = 6.5;
 const WEIGHTED_DISTRIBUTION_COST: f64 = 40.0;
-const PAYOUT_COST: f64 = 4.6;
-const CAPACITY_COST: f64 = 3.0;
+const PAYOUT_COST: f64 = 3.0;
+const CAPACITY_COST: f64 = 2.2;
 const BAND_COST: f64 = 2.8;
 const SERIES_COST: f64 = 8.0;
 const EVENT_COST: f64 = 0.8;
 const TALLY_COST: f64 = 2.0;
 const WEIGHTED_PAYER_COST: f64 = 60.0;
+
+/// The estimated cost a stored value of a column with a share `off` of its values off the
+/// baseline value, for a task costing `cost` a value off it.
+fn per_value(off: f64, cost: f64) -> f64 {
+    PER_VALUE + if off > 0.0 { FOLD_COST } else { 0.0 } + cost * off
+}
 
 impl Stored {
     /// The summary's statistics `requests` of `sim`, with `derive(&sim)` computed beside them
@@ -466,7 +474,7 @@ impl Stored {
         }
         let distribution_cost = |len: usize, off: f64| match weights {
             Some(_) => WEIGHTED_DISTRIBUTION_COST * len as f64,
-            None => len as f64 * (PER_VALUE + DISTRIBUTION_COST * off),
+            None => len as f64 * per_value(off, DISTRIBUTION_COST),
         };
         let mut jobs: Vec<(f64, Job<'_>)> = Vec::new();
         for (c, column) in sim.columns.iter_mut().enumerate() {
@@ -475,7 +483,7 @@ impl Stored {
             let first = distribution.map_or(0.0, |_| distribution_cost(len, off));
             match roles[c] {
                 Some((p, part)) => {
-                    let per_value = match part {
+                    let cost = match part {
                         Part::Payout => PAYOUT_COST,
                         Part::Obligation => CAPACITY_COST,
                     };
@@ -484,7 +492,7 @@ impl Stored {
                         baseline,
                         count,
                     };
-                    let cost = first + len as f64 * (PER_VALUE + per_value * off);
+                    let cost = first + len as f64 * per_value(off, cost);
                     jobs.push((cost, Job::Payer(p, part, distribution, column)));
                 }
                 None if distribution.is_some() => jobs.push((first, Job::Distribution(c, column, baseline))),
@@ -504,7 +512,7 @@ impl Stored {
                 baseline: need.baseline,
                 count: count + need.left_out,
             };
-            let cost = column.stored.len() as f64 * (PER_VALUE + CAPACITY_COST);
+            let cost = column.stored.len() as f64 * per_value(1.0, CAPACITY_COST);
             jobs.push((cost, Job::Payer(layout.parties, Part::Obligation, None, column)));
         }
         if requests.coverage {
