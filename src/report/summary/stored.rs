@@ -340,7 +340,16 @@ fn largest_first<J: Send, R: Send>(jobs: Vec<(f64, J)>, run: impl Fn(J) -> R + S
     let results: Vec<Mutex<Option<R>>> = slots.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     rayon::broadcast(|_| {
-        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+        loop {
+            // Work pending on the pool first: the pieces of what runs beside the jobs (the chart
+            // data's histograms and curves, which cannot be split further), so that the jobs,
+            // largest first, are what is left to balance the end.
+            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                continue;
+            }
+            let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
             let job = slots[i].lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(job) = job {
                 let done = run(job);
