@@ -1,8 +1,8 @@
 //! Simulation and statistics only (no charts, no memo, no files), for profilers:
 //! `cargo build --release --example profile`, then e.g.
 //! `valgrind --tool=callgrind target/release/examples/profile scenarios/bench/peer-pool.toml 200000 1`.
-//! A fourth argument `charts` also computes the chart data of the run (as `ipabs run` does
-//! before the summary); `simulate` stops after the simulation (so the difference of the two
+//! A fourth argument `charts` also computes the chart data of the run (as `ipabs run` does,
+//! beside the summary's first statistics); `simulate` stops after the simulation (so the difference of the two
 //! counts is the cost of the chart data and the statistics). Prints the paths and the seconds
 //! taken.
 
@@ -41,8 +41,9 @@ fn main() {
         );
         return;
     }
-    let chart_points = charts.then(|| ChartData::new(&scenario, &sim).pool_loss_exceedance.len());
-    let summary = Summary::new(&scenario, sim, String::new(), 0.0);
+    let (summary, chart_points) = Summary::with_derived(&scenario, sim, String::new(), 0.0, |sim| {
+        charts.then(|| ChartData::new(&scenario, sim).pool_loss_exceedance.len())
+    });
     let total = start.elapsed().as_secs_f64();
     println!(
         "{paths} paths: simulate {simulated:.3} s, with {}statistics {total:.3} s, {:.2} M paths/s; pool loss mean {:e}",

@@ -12,6 +12,10 @@
 //! of payouts, cap exhaustion and its timing, capacities) are computed from the runner's
 //! per-path columns, so every `ipabs run` reports them in `summary.json`; the Euler
 //! contributions need what each party paid for each firm, which only this module's replay keeps.
+//! Those figures come in three independent parts, each from one column ([`PayoutFigures`] of
+//! the payouts, [`capacities_in_place`] of the obligations, [`cap_out_tally`] of the cap-out
+//! periods), which the summary computes as separate tasks on the run's threads and joins with
+//! [`PayerFigures::of_parts`].
 //!
 //! Two passes over the very paths of [`runner::simulate`] ([`runner::replay_recording`]), on one
 //! thread: the first finds each party's payouts and tail paths, the second sums the firms'
@@ -104,53 +108,36 @@ impl PayerFigures {
     /// order).
     ///
     /// No full sort: VaR, ES and the capacities read only the ranks from `ceil(0.99 n)` on, put
-    /// in place by [`var_es_of_tail`] (selection, then a sort of the entries above).
+    /// in place by [`var_es_of_folded`] (selection, then a sort of the entries above).
     pub fn in_place(
         payout: PayerColumn<'_>,
         obligation: PayerColumn<'_>,
         cap_out_period: Samples<'_>,
         periods: usize,
     ) -> Self {
-        let n = payout.n();
-        let levels = ["0.99", "0.999"];
-        // The stored paths that differ from the baseline value come first, in their order, the
-        // others counted as copies of it (most payers pay nothing on most paths). The order
-        // statistics are unchanged; an ES tail reaching the baseline value adds its copies as
-        // one term, which for the payouts' baseline 0 is the sum of the full sort bit for bit.
-        let xs = Folded::new(payout.stored, payout.baseline, payout.count);
-        let p_called = count_above_zero(&xs);
-        let (expected_payout, expected_payout_se) = mean_and_se(xs.kept, xs.value, xs.copies);
-        let [(var_99, es_99), (var_999, es_999)] = var_es_of_folded(xs, levels);
-        let os = Folded::new(obligation.stored, obligation.baseline, obligation.count);
-        let [(capacity_99, _), (capacity_999, _)] = var_es_of_folded(os, levels);
-        let mut first = vec![0u64; periods];
-        let mut tally = |k: f64, c: u64| {
-            if k >= 1.0 && (k as usize) <= periods {
-                first[k as usize - 1] += c;
-            }
-        };
-        // Most paths' caps never bind (0): a block of eight with none at 1 or above is passed
-        // over in one vectorised test.
-        let (blocks, rest) = cap_out_period.stored.as_chunks::<8>();
-        for block in blocks {
-            if block.iter().fold(false, |any, &k| any | (k >= 1.0)) {
-                block.iter().for_each(|&k| tally(k, 1));
-            }
-        }
-        rest.iter().for_each(|&k| tally(k, 1));
-        tally(cap_out_period.baseline, cap_out_period.count);
+        let paid = PayoutFigures::in_place(payout);
+        let capacities = capacities_in_place(obligation);
+        PayerFigures::of_parts(paid, capacities, &cap_out_tally(cap_out_period, periods))
+    }
+
+    /// The figures of a payer from its three independent parts, each computed on its own column
+    /// (so a caller may compute them concurrently): the payout figures, the capacities
+    /// (`[capacity_99, capacity_999]`) and the cap-out tally `first[k-1]` (paths whose cap first
+    /// bound in period k, [`cap_out_tally`]).
+    pub fn of_parts(paid: PayoutFigures, [capacity_99, capacity_999]: [f64; 2], first: &[u64]) -> Self {
+        let n = paid.n;
         let exhausted = Proportion::new(first.iter().sum(), n);
-        let called = Proportion::new(p_called, n);
+        let called = Proportion::new(paid.called, n);
         let mut by = 0;
         PayerFigures {
             p_called: called.p,
             p_called_se: called.se,
-            expected_payout,
-            expected_payout_se,
-            var_99,
-            var_999,
-            es_99,
-            es_999,
+            expected_payout: paid.mean,
+            expected_payout_se: paid.mean_se,
+            var_99: paid.var_es[0].0,
+            var_999: paid.var_es[1].0,
+            es_99: paid.var_es[0].1,
+            es_999: paid.var_es[1].1,
             p_cap_exhausted: exhausted.p,
             p_cap_exhausted_se: exhausted.se,
             p_cap_exhausted_in_period: first.iter().map(|&c| Proportion::new(c, n).p).collect(),
@@ -203,6 +190,75 @@ impl<'a> PayerColumn<'a> {
 fn count_above_zero(f: &Folded<'_>) -> u64 {
     let kept = f.kept.iter().filter(|&&x| x > 0.0).count() as u64;
     kept + if f.value > 0.0 { f.copies } else { 0 }
+}
+
+/// The exposure quantiles of [`PayerFigures`].
+const LEVELS: [&str; 2] = ["0.99", "0.999"];
+
+/// The figures of a payer's payout column alone (the first part of [`PayerFigures::in_place`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PayoutFigures {
+    /// Number of paths.
+    pub n: u64,
+    /// Paths with a payout above 0.
+    pub called: u64,
+    /// `E[payout]` and its standard error.
+    pub mean: f64,
+    pub mean_se: f64,
+    /// `(VaR_q, ES_q)` at q = 0.99 and 0.999.
+    pub var_es: [(f64, f64); 2],
+}
+
+impl PayoutFigures {
+    /// The payout figures of `payout`, permuting it in place. The stored paths that differ from
+    /// the baseline value come first, in their order, the others counted as copies of it (most
+    /// payers pay nothing on most paths): `(samples, copies)`. The order statistics are
+    /// unchanged; an ES tail reaching the baseline value adds its copies as one term, which for
+    /// the payouts' baseline 0 is the sum of the full sort bit for bit.
+    pub fn in_place(payout: PayerColumn<'_>) -> Self {
+        let n = payout.n();
+        let xs = Folded::new(payout.stored, payout.baseline, payout.count);
+        let called = count_above_zero(&xs);
+        let (mean, mean_se) = mean_and_se(xs.kept, xs.value, xs.copies);
+        let var_es = var_es_of_folded(xs, LEVELS);
+        PayoutFigures {
+            n,
+            called,
+            mean,
+            mean_se,
+            var_es,
+        }
+    }
+}
+
+/// `[capacity_99, capacity_999]`: VaR 99% and 99.9% of a payer's obligations, permuting them in
+/// place (the second part of [`PayerFigures::in_place`]).
+pub fn capacities_in_place(obligation: PayerColumn<'_>) -> [f64; 2] {
+    let os = Folded::new(obligation.stored, obligation.baseline, obligation.count);
+    let [(capacity_99, _), (capacity_999, _)] = var_es_of_folded(os, LEVELS);
+    [capacity_99, capacity_999]
+}
+
+/// `first[k-1]`: the paths whose cap first bound in period `k`, `k = 1..=periods`, from each
+/// path's cap-out period (0: never; the third part of [`PayerFigures::in_place`]).
+pub fn cap_out_tally(cap_out_period: Samples<'_>, periods: usize) -> Vec<u64> {
+    let mut first = vec![0u64; periods];
+    let mut tally = |k: f64, c: u64| {
+        if k >= 1.0 && (k as usize) <= periods {
+            first[k as usize - 1] += c;
+        }
+    };
+    // Most paths' caps never bind (0): a block of eight with none at 1 or above is passed over
+    // in one vectorised test.
+    let (blocks, rest) = cap_out_period.stored.as_chunks::<8>();
+    for block in blocks {
+        if block.iter().fold(false, |any, &k| any | (k >= 1.0)) {
+            block.iter().for_each(|&k| tally(k, 1));
+        }
+    }
+    rest.iter().for_each(|&k| tally(k, 1));
+    tally(cap_out_period.baseline, cap_out_period.count);
+    first
 }
 
 impl PayerFigures {

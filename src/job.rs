@@ -534,7 +534,8 @@ pub fn run_streaming(
 
 /// Runs `scenario` (its `simulation.paths` and `seed` as given) on `threads` threads (0: every
 /// core) and returns its summary, with `derive` applied to the final [`Simulation`] before the
-/// summary consumes it (chart data, per-path columns, ...).
+/// summary permutes its columns (chart data, per-path columns, ...), on the run's threads
+/// beside the summary's first statistics.
 ///
 /// Without `simulation.target_se`: one run. With one: the paths double from `paths` until the
 /// target's standard error is reached or `max_paths` (default `64 * paths`) is; every run starts
@@ -554,8 +555,11 @@ pub fn run<T>(
     scenario_sha256: &str,
     threads: usize,
     progress: &dyn Progress,
-    mut derive: impl FnMut(&Simulation) -> T,
-) -> Result<(Summary, T), JobError> {
+    mut derive: impl FnMut(&Simulation) -> T + Send,
+) -> Result<(Summary, T), JobError>
+where
+    T: Send,
+{
     let target = scenario.simulation.target_se.clone();
     let first_paths = scenario.simulation.paths;
     let max_paths = largest_run(scenario);
@@ -590,8 +594,9 @@ pub fn run<T>(
     loop {
         progress.start(paths);
         let sim = runner::simulate_tilted(&plan, paths, seed, threads, progress, tilt)?;
-        let derived = derive(&sim);
-        let mut summary = Summary::new(scenario, sim, scenario_sha256.to_owned(), 0.0);
+        // `derive` beside the statistics that read the paths in order ([`Summary::with_derived`]).
+        let (mut summary, derived) =
+            Summary::with_derived(scenario, sim, scenario_sha256.to_owned(), 0.0, &mut derive);
         // Simulation, `derive` and every statistic of the summary.
         summary.elapsed_s = start.elapsed().as_secs_f64();
         if let (Some(json), Some(s)) = (&mut summary.importance_sampling, &sampling) {

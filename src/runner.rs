@@ -578,7 +578,12 @@ impl Simulation {
 }
 
 /// Summary of `values` and `count` baseline paths of value `baseline`, weighted when `weights`.
-fn distribution_of(weights: Option<&Weights>, values: &mut [f64], baseline: f64, count: u64) -> Distribution {
+pub(crate) fn distribution_of(
+    weights: Option<&Weights>,
+    values: &mut [f64],
+    baseline: f64,
+    count: u64,
+) -> Distribution {
     match weights {
         Some(w) => WeightedColumn {
             values,
@@ -592,8 +597,13 @@ fn distribution_of(weights: Option<&Weights>, values: &mut [f64], baseline: f64,
 }
 
 /// Runs `f` on a pool of `threads` threads (0: every core), so that its rayon calls use that
-/// many; runs it on the calling thread if no pool can be started.
+/// many: on the current pool when called from a thread of a pool of that many threads (as the
+/// chart data is, beside the summary's statistics: one pool for the whole phase after the
+/// paths), else on a new pool; on the calling thread if no pool can be started.
 pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() == threads {
+        return f();
+    }
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool.install(f),
         Err(_) => f(),

@@ -1,6 +1,8 @@
 //! The numbers behind the charts that `summary.json` does not hold: histograms, exceedance
 //! curves and the default-count distribution, computed from the per-path columns of a
-//! [`Simulation`] (before [`crate::report::summary::Summary::new`] consumes them).
+//! [`Simulation`] before the summary permutes them: `ipabs run` and `ipabs merge` compute them
+//! beside the summary's statistics that read the columns in path order, on the run's threads
+//! ([`crate::report::summary::Summary::with_derived`]).
 //!
 //! Markers (mean, VaR, ES, caps, probabilities) are not here: the charts take them from the
 //! [`crate::report::summary::Summary`], so they sit exactly at the reported numbers.
@@ -446,7 +448,8 @@ fn payout_binned(binned: &[(f64, u64)], cap: Option<f64>) -> PayoutData {
 impl ChartData {
     /// Computes the chart data of `sim` (does not reorder its columns). The histograms, curves
     /// and counts are independent of one another, so they are computed in parallel on the run's
-    /// number of threads; each is the one computed alone.
+    /// number of threads (on the current pool when called from one of that many threads, as
+    /// beside the summary's statistics); each is the one computed alone.
     pub fn new(scenario: &Scenario, sim: &Simulation) -> ChartData {
         in_pool(sim.threads, || ChartData::in_parallel(scenario, sim))
     }

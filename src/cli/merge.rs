@@ -35,8 +35,9 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
         elapsed_s,
     } = job::merge(&parts)?;
     let rendering = args.report.prepare(&scenario)?;
-    let chart_data = ChartData::new(&scenario, &sim);
-    let summary = Summary::new(&scenario, sim, scenario_sha256, elapsed_s);
+    let (summary, chart_data) = Summary::with_derived(&scenario, sim, scenario_sha256, elapsed_s, |sim| {
+        ChartData::new(&scenario, sim)
+    });
     publish(
         &args.report,
         &rendering,

@@ -11,25 +11,36 @@
 //! they are within floating-point rounding of ([`DistributionJson::snapped_to_cents`]); its
 //! `mean`, `std`, `se_mean` and `es_0.99` are estimates and are left as computed. Every probability comes
 //! with its standard error `sqrt(p (1 - p) / n)`.
+//!
+//! [`Summary::build`] first hands an [`Outcomes`] the whole list of what it will ask for
+//! ([`Requests`]), then assembles the answers. A stored run computes all of it up front on the
+//! run's threads, the chart data beside it ([`Summary::with_derived`]): first everything that
+//! reads the columns in path order, then everything that permutes them, as one list of tasks
+//! taken largest first; each column sees the same operations in the same order as one thread
+//! would do them, so every figure is the same bit for bit (see the private module `summary::stored`).
+
+mod stored;
+
+use stored::Stored;
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::exposure::{PayerColumn, PayerFigures, undertaker_obligation};
+use crate::exposure::PayerFigures;
 use crate::importance::{Choice, Tilt, effective_sample_size};
 use crate::model::{Copula, Deal, Scenario, Tranche};
 use crate::money::{Amount, snap_to_cent};
 use crate::runner::{
-    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Samples, Simulation, TrancheColumn,
-    Weights, in_pool,
+    BLOCK_PATHS, COVERAGE_FLOOR, Column, GENERATOR, Layout, PartyColumn, Simulation, TrancheColumn, Weights,
+    in_pool,
 };
 use crate::schedule::{principal_schedule, weighted_average_life};
 use crate::stats::histogram::{Bounded, Event};
 use crate::stats::weighted::WeightSums;
 use crate::stats::weighted::weighted_quantile_at;
-use crate::stats::{Distribution, Z_95, prefix_means_and_se, quantiles_by_selection};
+use crate::stats::{Distribution, Z_95, quantiles_by_selection};
 
 /// A distribution as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,17 +142,17 @@ impl From<Bounded> for DistributionJson {
 /// column of [`Outcomes::layout`]; `layout.len() + j` is tranche `j`'s loss (interest shortfall
 /// plus principal loss, path by path).
 ///
-/// [`Summary::build`] asks in this order: the convergence series ([`Outcomes::prefix_estimate`]),
-/// then [`Outcomes::prepare_distributions`] once, then the events, exposures and distributions.
+/// [`Summary::build`] first hands the whole of what it will ask for to [`Outcomes::prepare`]
+/// (a stored run computes it there, on its threads, see the module `summary::stored`), then asks for each figure.
 pub trait Outcomes {
     fn paths(&self) -> u64;
     fn seed(&self) -> u64;
     fn threads(&self) -> usize;
     fn layout(&self) -> Layout;
-    /// Summarises up front the distributions of the columns with `wanted[c]` (a stored run does
-    /// it in parallel, permuting those columns in place); none by default.
-    fn prepare_distributions(&mut self, wanted: &[bool]) {
-        let _ = wanted;
+    /// Computes up front what [`Summary::build`] will ask for; nothing by default (a stored run
+    /// does it as it is built, [`Summary::with_derived`]).
+    fn prepare(&mut self, requests: &Requests) {
+        let _ = requests;
     }
     /// Column `c`'s distribution (stored runs may permute the column in place).
     fn distribution_json(&mut self, c: usize) -> DistributionJson;
@@ -150,12 +161,9 @@ pub trait Outcomes {
     /// Mean and standard error of column `c` over the first `n` paths, `n` one of
     /// [`convergence_paths`].
     fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64);
-    /// [`Outcomes::prefix_estimate`] for each of `ns` (ascending), in parallel by default.
-    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)>
-    where
-        Self: Sync,
-    {
-        ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect()
+    /// [`Outcomes::prefix_estimate`] for each of `ns` (ascending).
+    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)> {
+        ns.iter().map(|&n| self.prefix_estimate(c, n)).collect()
     }
     /// Number of periods of the coverage counts.
     fn periods(&self) -> usize;
@@ -167,9 +175,8 @@ pub trait Outcomes {
     fn weights(&self) -> Option<&Weights>;
     /// The exposure view of each guarantor party and of the undertaker over `periods` periods
     /// (weighted under importance sampling); `None` when the run cannot give it (streamed runs,
-    /// a scenario without an undertaker). A stored run computes them in parallel and may
-    /// permute the payers' columns in place: [`Summary::build`] asks for them after the
-    /// distributions and reads those columns afterwards only for counts.
+    /// a scenario without an undertaker). A stored run computes them up front, permuting the
+    /// payers' payout columns after their distributions.
     fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>);
 }
 
@@ -231,9 +238,8 @@ pub struct CoverageJson {
 /// The quantile levels of the per-period coverage bands.
 pub const COVERAGE_BAND_LEVELS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
 
-/// Per period, the coverage bands of the sample: by selection when unweighted (permuting each
-/// period's sample), from the weighted empirical distribution with `weights` (one per sampled
-/// path) under importance sampling; the periods in parallel on `threads` threads.
+/// Per period, the coverage bands of the sample ([`coverage_band`]), the periods in parallel on
+/// `threads` threads.
 pub(crate) fn coverage_bands(
     sample: &mut [Vec<f64>],
     weights: Option<&[f64]>,
@@ -242,22 +248,30 @@ pub(crate) fn coverage_bands(
     in_pool(threads, || {
         sample
             .par_iter_mut()
-            .map(|period| {
-                let values: Vec<f64> = match weights {
-                    Some(w) => COVERAGE_BAND_LEVELS
-                        .iter()
-                        .map(|&q| weighted_quantile_at(period, w, q))
-                        .collect(),
-                    None => quantiles_by_selection(period, &COVERAGE_BAND_LEVELS),
-                };
-                COVERAGE_BAND_LEVELS
-                    .iter()
-                    .zip(values)
-                    .map(|(&q, v)| (q, (v.is_finite() && !period.is_empty()).then_some(v)))
-                    .collect()
-            })
+            .map(|period| coverage_band(period, weights))
             .collect()
     })
+}
+
+/// One period's coverage bands: by selection when unweighted (permuting the period's sample),
+/// from the weighted empirical distribution with `weights` (one per sampled path) under
+/// importance sampling.
+pub(crate) fn coverage_band(
+    period: &mut [f64],
+    weights: Option<&[f64]>,
+) -> BTreeMap<&'static str, Option<f64>> {
+    let values: Vec<f64> = match weights {
+        Some(w) => COVERAGE_BAND_LEVELS
+            .iter()
+            .map(|&q| weighted_quantile_at(period, w, q))
+            .collect(),
+        None => quantiles_by_selection(period, &COVERAGE_BAND_LEVELS),
+    };
+    COVERAGE_BAND_LEVELS
+        .iter()
+        .zip(values)
+        .map(|(&q, v)| (q, (v.is_finite() && !period.is_empty()).then_some(v)))
+        .collect()
 }
 
 /// One tranche.
@@ -518,19 +532,42 @@ pub struct Summary {
     pub threads: usize,
 }
 
-/// Tranche `j`'s loss (interest shortfall plus principal loss) on each stored path, in path
-/// order, and on the baseline: a row-wise sum, so taken before the columns are permuted.
-fn tranche_loss(sim: &Simulation, j: usize) -> (Vec<f64>, f64) {
-    let (ci, cp) = (
-        sim.layout.tranche(j, TrancheColumn::InterestShortfall),
-        sim.layout.tranche(j, TrancheColumn::PrincipalLoss),
-    );
-    let loss = sim.columns[ci]
-        .iter()
-        .zip(&sim.columns[cp])
-        .map(|(a, b)| a + b)
-        .collect();
-    (loss, sim.baseline[ci] + sim.baseline[cp])
+/// What [`Summary::build`] asks of its [`Outcomes`], so that a stored run can compute it all up
+/// front ([`Outcomes::prepare`]). Columns as in [`Outcomes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requests {
+    /// Whether column `c`'s distribution is reported (each tranche's loss included).
+    pub distributions: Vec<bool>,
+    /// The convergence series: the metric and its column.
+    pub convergence: Vec<(String, usize)>,
+    /// The path counts of their points: `4096 * 2^k` below the run's paths, then its paths.
+    pub convergence_paths: Vec<u64>,
+    /// The reported events ([`reported_events`]).
+    pub events: Vec<(usize, Event)>,
+    /// The term of the exposure figures, in periods.
+    pub periods: usize,
+    /// Whether the coverage bands are reported (the senior tranche pays a coupon).
+    pub coverage: bool,
+    /// Whether the scenario has an undertaker (whose obligation is a derived column).
+    pub undertaker: bool,
+}
+
+impl Requests {
+    /// What the summary of `scenario` over `paths` paths with columns `layout` reports.
+    pub fn of(scenario: &Scenario, layout: Layout, paths: u64) -> Requests {
+        let coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
+        let mut distributions = reported_columns(layout, coverage);
+        distributions.resize(layout.len() + layout.tranches, true);
+        Requests {
+            distributions,
+            convergence: convergence_series(scenario, layout),
+            convergence_paths: convergence_paths(paths),
+            events: reported_events(scenario, layout),
+            periods: scenario.deal.term_periods as usize,
+            coverage,
+            undertaker: scenario.undertaker.is_some(),
+        }
+    }
 }
 
 /// The columns [`Summary::build`] reports distributions of, by index of `layout`: the pool's,
@@ -563,273 +600,6 @@ fn reported_columns(layout: Layout, coverage: bool) -> Vec<bool> {
         }
     }
     wanted
-}
-
-/// A stored run as [`Outcomes`]: the [`Simulation`], with the row-wise quantities taken from its
-/// columns while they are still in path order (each tranche's loss, the undertaker's
-/// obligation), and the distributions of the reported columns once
-/// [`Outcomes::prepare_distributions`] has computed them up front and in parallel
-/// ([`Simulation::distributions`]); a column not prepared is summarised when asked for.
-struct Stored {
-    sim: Simulation,
-    /// Tranche `j`'s loss on each stored path and on the baseline ([`tranche_loss`]).
-    losses: Vec<(Vec<f64>, f64)>,
-    /// The undertaker's obligation on the stored paths and on the baseline: its draw plus
-    /// tranche 1's loss ([`undertaker_obligation`]), with an undertaker only.
-    undertaker_need: Option<Need>,
-    /// The prepared distributions, at their column's index (taken when reported).
-    prepared: Vec<Option<Distribution>>,
-}
-
-/// The undertaker's obligation on the stored paths: on each of them, in path order, when the
-/// run is importance-sampled (each beside its weight); otherwise only those that differ from
-/// the baseline's obligation (all the exposure figures need), the others counted in `left_out`.
-struct Need {
-    values: Vec<f64>,
-    baseline: f64,
-    left_out: u64,
-}
-
-impl Stored {
-    /// Takes the row-wise quantities of `sim` before any column is permuted.
-    fn new(scenario: &Scenario, sim: Simulation) -> Self {
-        let losses: Vec<(Vec<f64>, f64)> = (0..sim.layout.tranches).map(|j| tranche_loss(&sim, j)).collect();
-        let undertaker_need = scenario.undertaker.is_some().then(|| {
-            let draws = sim.layout.fixed(Column::UndertakerDraw);
-            let (senior, senior_baseline) = losses.first().map_or((None, 0.0), |(l, b)| (Some(l), *b));
-            let baseline = undertaker_obligation(sim.baseline[draws], senior_baseline);
-            let all = sim.columns[draws]
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| undertaker_obligation(d, senior.map_or(0.0, |l| l[i])));
-            let values: Vec<f64> = match sim.weights {
-                Some(_) => all.collect(),
-                None => all.filter(|x| x.to_bits() != baseline.to_bits()).collect(),
-            };
-            Need {
-                left_out: (sim.columns[draws].len() - values.len()) as u64,
-                values,
-                baseline,
-            }
-        });
-        Stored {
-            sim,
-            losses,
-            undertaker_need,
-            prepared: Vec::new(),
-        }
-    }
-}
-
-impl Outcomes for Stored {
-    fn paths(&self) -> u64 {
-        self.sim.paths
-    }
-    fn seed(&self) -> u64 {
-        self.sim.seed
-    }
-    fn threads(&self) -> usize {
-        self.sim.threads
-    }
-    fn layout(&self) -> Layout {
-        self.sim.layout
-    }
-    fn prepare_distributions(&mut self, wanted: &[bool]) {
-        self.prepared = self
-            .sim
-            .distributions(|c| wanted.get(c).copied().unwrap_or(false));
-    }
-    fn distribution_json(&mut self, c: usize) -> DistributionJson {
-        match c.checked_sub(self.sim.layout.len()) {
-            Some(j) => {
-                let (loss, baseline) = &mut self.losses[j];
-                DistributionJson::from(&self.sim.derived_distribution(loss, *baseline))
-            }
-            None => {
-                let prepared = self.prepared.get_mut(c).and_then(Option::take);
-                DistributionJson::from(&prepared.unwrap_or_else(|| self.sim.distribution(c)))
-            }
-        }
-    }
-    fn event_probability(&self, c: usize, event: Event) -> (f64, f64) {
-        match c.checked_sub(self.sim.layout.len()) {
-            Some(j) => {
-                let (loss, baseline) = &self.losses[j];
-                self.sim.derived_probability(loss, *baseline, |x| event.holds(x))
-            }
-            None => self.sim.probability(c, |x| event.holds(x)),
-        }
-    }
-    fn prefix_estimate(&self, c: usize, n: u64) -> (f64, f64) {
-        match c.checked_sub(self.sim.layout.len()) {
-            Some(j) => {
-                let (loss, baseline) = &self.losses[j];
-                self.sim.prefix_mean_and_se(loss, *baseline, n)
-            }
-            None => self
-                .sim
-                .prefix_mean_and_se(&self.sim.columns[c], self.sim.baseline[c], n),
-        }
-    }
-    /// A plain run's: one compensated sum over the column for all the prefixes
-    /// ([`prefix_means_and_se`], bit for bit the estimate of each prefix alone).
-    fn prefix_estimates(&self, c: usize, ns: &[u64]) -> Vec<(f64, f64)> {
-        let sim = &self.sim;
-        if sim.weights.is_some() {
-            return ns.par_iter().map(|&n| self.prefix_estimate(c, n)).collect();
-        }
-        let (values, baseline) = match c.checked_sub(sim.layout.len()) {
-            Some(j) => (self.losses[j].0.as_slice(), self.losses[j].1),
-            None => (sim.columns[c].as_slice(), sim.baseline[c]),
-        };
-        // The stored paths among the first n, the others baseline paths.
-        let prefixes: Vec<(usize, u64)> = ns
-            .iter()
-            .map(|&n| {
-                let s = sim.stored.partition_point(|&i| i < n);
-                (s, n - s as u64)
-            })
-            .collect();
-        prefix_means_and_se(values, baseline, &prefixes)
-    }
-    fn periods(&self) -> usize {
-        self.sim.coverage_below_one.len()
-    }
-    fn period_probability(&self, k: usize) -> (f64, f64) {
-        self.sim.coverage_probability(k)
-    }
-    fn coverage_bands(&mut self) -> (Vec<BTreeMap<&'static str, Option<f64>>>, u64) {
-        let sim = &mut self.sim;
-        let sample_paths = sim.coverage_sample.first().map_or(0, |v| v.len() as u64);
-        let weights = sim.weights.as_ref().map(|w| w.coverage_sample.as_slice());
-        (
-            coverage_bands(&mut sim.coverage_sample, weights, sim.threads),
-            sample_paths,
-        )
-    }
-    fn weights(&self) -> Option<&Weights> {
-        self.sim.weights.as_ref()
-    }
-    fn exposures(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
-        match self.sim.weights {
-            Some(_) => self.weighted_exposures(periods),
-            None => self.exposures_in_place(periods),
-        }
-    }
-}
-
-impl Stored {
-    /// [`Outcomes::exposures`] of a plain run: each payer's payouts and obligations permuted in
-    /// place ([`PayerFigures::in_place`]), the payers in parallel on the run's threads.
-    fn exposures_in_place(&mut self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
-        let sim = &mut self.sim;
-        let (layout, count) = (sim.layout, sim.baseline_count);
-        let baseline = &sim.baseline;
-        // The fixed columns, then each party's columns (a block of `width`).
-        let first = layout.party(0, PartyColumn::Payout);
-        let width = layout.party(1, PartyColumn::Payout) - first;
-        let (fixed, rest) = sim.columns.split_at_mut(first);
-        let parties = &mut rest[..width * layout.parties];
-        let party = |p: usize, columns: &mut [Vec<f64>]| {
-            let at = |c| layout.party(p, c) - layout.party(p, PartyColumn::Payout);
-            let [payout, obligation, out] = columns
-                .get_disjoint_mut([
-                    at(PartyColumn::Payout),
-                    at(PartyColumn::Obligation),
-                    at(PartyColumn::CapOutPeriod),
-                ])
-                .ok()?;
-            let out = Samples {
-                stored: out,
-                baseline: baseline[layout.party(p, PartyColumn::CapOutPeriod)],
-                count,
-            };
-            let column = |stored, c| PayerColumn {
-                stored,
-                baseline: baseline[layout.party(p, c)],
-                count,
-            };
-            Some(PayerFigures::in_place(
-                column(payout, PartyColumn::Payout),
-                column(obligation, PartyColumn::Obligation),
-                out,
-                periods,
-            ))
-        };
-        let need = self.undertaker_need.as_mut();
-        let undertaker = || {
-            let need = need?;
-            let (draws, out) = (
-                layout.fixed(Column::UndertakerDraw),
-                layout.fixed(Column::UndertakerCapOutPeriod),
-            );
-            let [draws_column, out_column] = fixed.get_disjoint_mut([draws, out]).ok()?;
-            let need = PayerColumn {
-                stored: &mut need.values,
-                baseline: need.baseline,
-                count: count + need.left_out,
-            };
-            let out = Samples {
-                stored: out_column,
-                baseline: baseline[out],
-                count,
-            };
-            let draws = PayerColumn {
-                stored: draws_column,
-                baseline: baseline[draws],
-                count,
-            };
-            Some(PayerFigures::in_place(draws, need, out, periods))
-        };
-        in_pool(sim.threads, || {
-            rayon::join(
-                || {
-                    parties
-                        .par_chunks_mut(width.max(1))
-                        .enumerate()
-                        .map(|(p, columns)| party(p, columns))
-                        .collect()
-                },
-                undertaker,
-            )
-        })
-    }
-
-    /// [`Outcomes::exposures`] of an importance-sampled run, whose columns stay in path order
-    /// beside the weights: the payers in parallel on the run's threads.
-    fn weighted_exposures(&self, periods: usize) -> (Vec<Option<PayerFigures>>, Option<PayerFigures>) {
-        let sim = &self.sim;
-        let Some(w) = &sim.weights else {
-            return (vec![None; sim.layout.parties], None);
-        };
-        let party = |p: usize| {
-            let col = |c| sim.samples(sim.layout.party(p, c));
-            let (payout, obligation, out) = (
-                col(PartyColumn::Payout),
-                col(PartyColumn::Obligation),
-                col(PartyColumn::CapOutPeriod),
-            );
-            Some(PayerFigures::weighted(payout, obligation, out, w, periods))
-        };
-        let undertaker = || {
-            self.undertaker_need.as_ref().map(|need| {
-                let draws = sim.samples(sim.layout.fixed(Column::UndertakerDraw));
-                let need = Samples {
-                    stored: &need.values,
-                    baseline: need.baseline,
-                    count: sim.baseline_count + need.left_out,
-                };
-                let out = sim.samples(sim.layout.fixed(Column::UndertakerCapOutPeriod));
-                PayerFigures::weighted(draws, need, out, w, periods)
-            })
-        };
-        in_pool(sim.threads, || {
-            rayon::join(
-                || (0..sim.layout.parties).into_par_iter().map(party).collect(),
-                undertaker,
-            )
-        })
-    }
 }
 
 impl TrancheJson {
@@ -880,27 +650,10 @@ pub(crate) fn convergence_paths(paths: u64) -> Vec<u64> {
     out
 }
 
-/// Running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
-/// each tranche's expected loss, over the first `n` paths for each `n` of [`convergence_paths`].
-/// The series are independent and computed in parallel on the run's threads; the points of a
-/// series come from [`Outcomes::prefix_estimates`] (of a stored plain run, one running sum).
-fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<ConvergenceJson> {
-    let layout = sim.layout();
-    let ns = convergence_paths(sim.paths());
-    let series = |metric: String, c: usize| ConvergenceJson {
-        metric,
-        points: ns
-            .iter()
-            .zip(sim.prefix_estimates(c, &ns))
-            .map(|(&n, (estimate, se))| ConvergencePoint {
-                paths: n,
-                estimate,
-                se,
-                ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
-            })
-            .collect(),
-    };
-    let mut inputs: Vec<(String, usize)> = [
+/// The running means of the loss metrics: pool loss, gross default loss, guarantor shortfall and
+/// each tranche's expected loss, as `(metric, column)` (columns as in [`Outcomes`]).
+fn convergence_series(scenario: &Scenario, layout: Layout) -> Vec<(String, usize)> {
+    let mut series: Vec<(String, usize)> = [
         ("pool_loss.mean", Column::PoolLoss),
         ("gross_default_loss.mean", Column::GrossDefaultLoss),
         ("guarantor_shortfall.mean", Column::GuarantorShortfall),
@@ -909,14 +662,33 @@ fn convergence(scenario: &Scenario, sim: &(impl Outcomes + Sync)) -> Vec<Converg
     .map(|(name, c)| (name.to_owned(), layout.fixed(c)))
     .collect();
     for (j, t) in scenario.tranches.iter().enumerate() {
-        inputs.push((format!("tranches.{}.expected_loss", t.name), layout.len() + j));
+        series.push((format!("tranches.{}.expected_loss", t.name), layout.len() + j));
     }
-    in_pool(sim.threads(), || {
-        inputs
-            .into_par_iter()
-            .map(|(metric, c)| series(metric, c))
-            .collect()
-    })
+    series
+}
+
+/// The convergence series of `requests`, over the first `n` paths for each `n` of
+/// [`convergence_paths`]: the points of a series from [`Outcomes::prefix_estimates`] (of a
+/// stored plain run, one running sum, computed up front).
+fn convergence(requests: &Requests, sim: &impl Outcomes) -> Vec<ConvergenceJson> {
+    let ns = &requests.convergence_paths;
+    requests
+        .convergence
+        .iter()
+        .map(|(metric, c)| ConvergenceJson {
+            metric: metric.clone(),
+            points: ns
+                .iter()
+                .zip(sim.prefix_estimates(*c, ns))
+                .map(|(&n, (estimate, se))| ConvergencePoint {
+                    paths: n,
+                    estimate,
+                    se,
+                    ci_95: [estimate - Z_95 * se, estimate + Z_95 * se],
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The events whose probabilities the summary reports, as `(column, event)` (columns as in
@@ -989,11 +761,25 @@ impl Summary {
 
 impl Summary {
     /// Builds the summary of `sim` for `scenario`. Consumes the per-path columns: the row-wise
-    /// quantities are taken first, then the columns are permuted in place for the
-    /// quantiles.
+    /// quantities are taken first, then the columns are permuted in place for the quantiles.
     pub fn new(scenario: &Scenario, sim: Simulation, scenario_sha256: String, elapsed_s: f64) -> Summary {
-        let mut stored = Stored::new(scenario, sim);
-        Summary::build(scenario, &mut stored, scenario_sha256, elapsed_s)
+        Summary::with_derived(scenario, sim, scenario_sha256, elapsed_s, |_| ()).0
+    }
+
+    /// [`Summary::new`], with `derive(&sim)` (the chart data, copies of columns, ...) computed
+    /// beside the statistics that read the columns in path order, before any is permuted, on
+    /// the run's threads (see the private module `summary::stored`).
+    pub fn with_derived<T: Send>(
+        scenario: &Scenario,
+        sim: Simulation,
+        scenario_sha256: String,
+        elapsed_s: f64,
+        derive: impl FnOnce(&Simulation) -> T + Send,
+    ) -> (Summary, T) {
+        let requests = Requests::of(scenario, sim.layout, sim.paths);
+        let (mut stored, derived) = Stored::new(sim, &requests, derive);
+        let summary = Summary::assemble(scenario, &mut stored, &requests, scenario_sha256, elapsed_s);
+        (summary, derived)
     }
 
     /// Builds the summary of `sim` (stored columns or streamed accumulators) for `scenario`.
@@ -1003,18 +789,25 @@ impl Summary {
         scenario_sha256: String,
         elapsed_s: f64,
     ) -> Summary {
+        let requests = Requests::of(scenario, sim.layout(), sim.paths());
+        sim.prepare(&requests);
+        Summary::assemble(scenario, sim, &requests, scenario_sha256, elapsed_s)
+    }
+
+    /// The summary from `sim`'s answers to `requests` (prepared).
+    fn assemble(
+        scenario: &Scenario,
+        sim: &mut impl Outcomes,
+        requests: &Requests,
+        scenario_sha256: String,
+        elapsed_s: f64,
+    ) -> Summary {
         let n = sim.paths();
         let pool_notional = f64::from_decimal(scenario.pool_notional());
         let layout = sim.layout();
-
-        // The running means need the paths in order: before any distribution is prepared.
-        let convergence = convergence(scenario, sim);
-        let periods = scenario.deal.term_periods as usize;
-        let has_coverage = scenario.tranches.first().is_some_and(|t| t.coupon > 0.0);
-        sim.prepare_distributions(&reported_columns(layout, has_coverage));
+        let convergence = convergence(requests, sim);
+        let (periods, has_coverage) = (requests.periods, requests.coverage);
         let p_any_default = sim.event_probability(layout.fixed(Column::Defaults), Event::Above(0.0));
-        // The payers' exposure figures, after the distributions (they may permute the payout
-        // columns).
         let (mut party_exposures, mut undertaker_exposure) = sim.exposures(periods);
         let undertaker = scenario.undertaker.as_ref().map(|u| {
             let draws = layout.fixed(Column::UndertakerDraw);
