@@ -20,7 +20,6 @@ use std::ops::Range;
 
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use rayon::prelude::*;
 use thiserror::Error;
 
 mod record;
@@ -539,21 +538,6 @@ impl Simulation {
             }
             None => mean_and_se(&values[..s], baseline, n - s as u64),
         }
-    }
-
-    /// [`Simulation::distribution`] of every column `c` with `wanted(c)`, at index `c` (`None`
-    /// for the others). The columns are independent, so they are summarised in parallel, on
-    /// the run's number of threads; each result is the one `distribution(c)` gives.
-    pub fn distributions(&mut self, wanted: impl Fn(usize) -> bool + Sync) -> Vec<Option<Distribution>> {
-        let (baseline, count) = (&self.baseline, self.baseline_count);
-        let (columns, weights) = (&mut self.columns, self.weights.as_ref());
-        in_pool(self.threads, || {
-            columns
-                .par_iter_mut()
-                .enumerate()
-                .map(|(c, col)| wanted(c).then(|| distribution_of(weights, col, baseline[c], count)))
-                .collect()
-        })
     }
 
     /// Number of paths whose value in column `c` satisfies `pred`.
