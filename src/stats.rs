@@ -316,7 +316,7 @@ fn below_by_total_cmp(samples: &[f64], value: f64) -> usize {
     samples.iter().filter(|x| x.total_cmp(&value).is_lt()).count()
 }
 
-/// The entries of a slice that differ from `value`, folded to its front ([`fold`]), and what
+/// The entries of a slice that differ from `value`, folded to its front ([`fold_out`]), and what
 /// the fold learnt of them.
 pub(crate) struct Folded<'a> {
     /// The entries that differ from `value`, in their order.
@@ -331,9 +331,9 @@ pub(crate) struct Folded<'a> {
 }
 
 impl<'a> Folded<'a> {
-    /// [`fold`] of `samples` with `count` more copies of `value`.
+    /// [`fold_out`] of `samples` with `count` more copies of `value`.
     pub(crate) fn new(samples: &'a mut [f64], value: f64, count: u64) -> Self {
-        let kept = fold(samples, value);
+        let kept = fold_out(samples, value);
         let copies = count + (samples.len() - kept) as u64;
         let kept = &mut samples[..kept];
         let (below, order) = tally(kept, value);
@@ -626,19 +626,16 @@ impl<'a> Runs<'a> {
     }
 }
 
-/// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
-/// order, and writes `value` over the rest; returns their number. The entries equal to
-/// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
-/// arrangement of swapping each equal entry up.
-pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
-    fold(samples, value)
-}
-
 /// Entries a fold looks at together: a block of them is tested in one go (the compiler turns
 /// the test into vector instructions), then gone through one by one only if it needs it.
 const FOLD_BLOCK: usize = 8;
 
-/// [`fold_out`]. The entries before the first equal one stay where they are (a column folded
+/// Moves the entries of `samples` that differ from `value` (bit for bit) to its front, in their
+/// order, and writes `value` over the rest; returns their number. The entries equal to
+/// `value` are rewritten as `value` (`total_cmp` equality is bit equality): the very
+/// arrangement of swapping each equal entry up.
+///
+/// The entries before the first equal one stay where they are (a column folded
 /// before is passed over at the cost of a comparison per entry), and so do the equal ones up to
 /// the next entry that differs: if none does, the slice is already folded (a column at the
 /// baseline value on every path is only read). From there each entry that differs is written
@@ -646,7 +643,7 @@ const FOLD_BLOCK: usize = 8;
 /// (the places such entries would write are written again later, by an entry that differs or
 /// by the final fill), the others written unconditionally, which leaves no branch to
 /// mispredict.
-fn fold(samples: &mut [f64], value: f64) -> usize {
+pub fn fold_out(samples: &mut [f64], value: f64) -> usize {
     type Block = [f64; FOLD_BLOCK];
     let bits = value.to_bits();
     let differs = |x: &f64| x.to_bits() != bits;
